@@ -1,0 +1,215 @@
+"""The ``nakano-xl`` command: parse, call the library, print, choose the exit status.
+
+Exit status of every command (the contract scripts rely on):
+  0  done, no error findings (warnings allowed)
+  1  done, but error findings remain (outputs are still written; the problems are listed)
+  2  could not run: a usage error, no workspace, an unreadable plan, an output held open
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from . import __version__
+from .errors import NakanoError
+from .findings import Finding, Severity, count, exit_code
+
+EXIT_RUN_FAILED = 2
+
+
+class Cli(click.Group):
+    """Turns a run that cannot go on into one Japanese line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NakanoError as e:
+            click.echo(f"エラー: {e}", err=True)
+            ctx.exit(EXIT_RUN_FAILED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as e:  # anything else: one line, the details only on request
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            else:
+                click.echo(f"エラー: 予期しない問題で処理を続けられません（{type(e).__name__}: {e}）。"
+                           "--debug を付けると詳細を表示します。", err=True)
+            ctx.exit(EXIT_RUN_FAILED)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nakano-xl")
+@click.option("--debug", is_flag=True, help="予期しないエラーの詳細（トレースバック）を表示します。")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """進捗状況調査（別紙1）の配付・回収・取りまとめを行います。
+
+    \b
+    毎年の流れ:
+      1. nakano-xl init 令和3年度 --plan plan.csv --kpis kpis.csv --year R3
+      2. nakano-xl distribute -w 令和3年度      outbox/ の回答票を各課へ送る
+      3. 返送されたファイルを 令和3年度/inbox/ に置く（名前・フォルダは自由）
+      4. nakano-xl consolidate -w 令和3年度     output/別紙1_R3.xlsx ができる
+
+    \b
+    試しに全体を動かすには: nakano-xl demo デモ
+    終了コード: 0 = 完了 / 1 = 完了したがエラーあり / 2 = 実行できなかった
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def workspace_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-w", "--workspace", "workspace", type=click.Path(path_type=Path, file_okay=False),
+                        default=Path("."), show_default="現在のフォルダ",
+                        help="作業フォルダ（nakano-xl init で作ったもの）。")(f)
+
+
+def quiet_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-q", "--quiet", is_flag=True, help="進行状況を表示しません。")(f)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long work; none when quiet or not on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+
+    def tick(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield tick
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def echo_findings(findings: list[Finding], *, limit: int = 10) -> None:
+    """「エラー 2件・警告 5件・情報 1件」 and the first few, worst first."""
+    errors, warnings, infos = (count(findings, s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+    click.echo(f"確認事項: エラー {errors}件・警告 {warnings}件・情報 {infos}件")
+    labels = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
+    worst = sorted(findings, key=lambda f: -f.severity)[:limit]
+    for f in worst:
+        place = " ".join(p for p in (f.file, f.sheet and f"[{f.sheet}]", f.cell, f.item_id) if p)
+        who = f"{f.department} " if f.department else ""
+        click.echo(f"  {labels[f.severity]}: {who}{place + ': ' if place else ''}{f.message}")
+    if len(findings) > limit:
+        click.echo(f"  ほか{len(findings) - limit}件")
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--plan", "plan_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="計画マスタ（CSV または .xlsx）。")
+@click.option("--kpis", "kpis_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="成果指標の表（CSV または .xlsx、縦持ち: goal, name, owner, year, kind, value）。")
+@click.option("--year", required=True, help="年度: R3、r3、令和3、令和3年度、2021 のいずれかの形。")
+@click.option("--force", is_flag=True, help="作業フォルダがすでにあっても作り直します（署名鍵と inbox などの中身は残します）。")
+def init(workspace: Path, plan_path: Path, kpis_path: Path | None, year: str, force: bool) -> None:
+    """作業フォルダ WORKSPACE を作ります（その年度の設定・計画マスタ・署名鍵）。
+
+    計画マスタと成果指標の表は作業フォルダにコピーされ、以後はそのコピーを使います。
+
+    \b
+    例: nakano-xl init 令和3年度 --plan plan.csv --kpis kpis.csv --year R3
+    """
+    from .workspace import init_workspace
+
+    ws = init_workspace(workspace, plan_path, year, kpis_path=kpis_path, force=force)
+    click.echo(f"作業フォルダ {ws.root} を作成しました（{ws.year.label}、事業内容 {len(ws.plan)}行、"
+               f"回答する課 {len(ws.plan.departments())}課）。")
+    click.echo(f"次は: nakano-xl distribute -w {ws.root}")
+
+
+@cli.command()
+@workspace_option
+@click.option("--renew", is_flag=True,
+              help="新しい配付IDで配り直します。以前に配った回答票は受け付けなくなります。")
+@quiet_option
+def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
+    """各課の回答票を outbox/<課>.xlsx に書き出します。
+
+    回答票には、その課が回答する行だけ、進捗状況の選択リスト（◎ ○ △ ×）、
+    記入要領、署名付きの管理情報が入ります。記入欄以外は保護されています。
+
+    \b
+    例: nakano-xl distribute -w 令和3年度
+    """
+    import nakano_xl as nx
+
+    ws = nx.open_workspace(workspace)
+    with progress_bar("回答票を作成中", quiet) as tick:
+        result = nx.distribute(ws, renew=renew, progress=tick)
+    click.echo(f"{len(result.files)}課の回答票を {ws.outbox} に書き出しました（配付ID {result.distribution_id}）。")
+    if result.findings:
+        echo_findings(result.findings)
+    raise SystemExit(exit_code(result.findings))
+
+
+@cli.command()
+@workspace_option
+@quiet_option
+def consolidate(workspace: Path, quiet: bool) -> None:
+    """inbox/ の回答票をすべて検証・統合し、別紙1・集計・確認事項・提出状況を書き出します。
+
+    inbox/ の中はサブフォルダも含めてすべて読みます。ファイル名は問いません
+    （どの課の回答票かは管理情報で判断します）。結果は output/ にできます。
+
+    \b
+    例: nakano-xl consolidate -w 令和3年度
+    """
+    import nakano_xl as nx
+
+    ws = nx.open_workspace(workspace)
+    with progress_bar("回答票を読み込み中", quiet) as tick:
+        result = nx.consolidate(ws, progress=tick)
+    echo_result(result)
+    raise SystemExit(exit_code(result.findings))
+
+
+def echo_result(result: Any) -> None:
+    counts = "・".join(f"{s.mark} {n}" for s, n in result.counts.items())
+    used = len(result.inbox.used())
+    click.echo(f"回答票 {used}件を取りまとめました。進捗状況: {counts}")
+    echo_findings(result.findings)
+    for path in result.outputs:
+        click.echo(f"  → {path}")
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="作業フォルダがすでにあっても作り直します。")
+def demo(workspace: Path, force: bool) -> None:
+    """同梱の令和3年度データで、配付から取りまとめまでを一通り実行します。
+
+    作業フォルダ WORKSPACE を作り、回答票を配付し、各課の回答（公表された令和3年度の
+    値）を人が記入するのと同じように回答票に書き込んで inbox/ に保存し、取りまとめます。
+
+    \b
+    例: nakano-xl demo デモ
+    """
+    from .demo import run_demo
+
+    run = run_demo(workspace, force=force, step=lambda text: click.echo(f"- {text}"))
+    click.echo(f"{len(run.distribution.files)}課に配付し、{len(run.filled)}件の回答票を記入しました。")
+    echo_result(run.result)
+    click.echo(f"結果: {run.workspace.report_path()}")
+    raise SystemExit(exit_code(run.result.findings))
+
+
+def main() -> None:  # pragma: no cover - the console script
+    cli()

@@ -1,0 +1,83 @@
+"""consolidate: inbox → intake → merge → report, and the findings of every step.
+
+Writes ``output/別紙1_<year>.xlsx`` (別紙1, 集計, 確認事項, 提出状況), ``output/findings.json``
+and ``output/answers_<year>.csv`` (the merged answers in the sample's answers format, which
+next year's rollover starts from). The outputs are written even when errors remain: the
+problems are listed in them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .findings import Finding, finding, sorted_findings
+from .intake import Inbox, read_inbox
+from .merge import Merged, count_statuses, merge_answers
+from .model import ANSWER_FIELDS, Answer, Status
+from .report import department_statuses, write_report
+from .workspace import Workspace
+from .xlsx.writer import write_atomically, write_text_atomically
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Consolidation:
+    answers: dict[str, Answer]  # merged answer per answered item
+    counts: dict[Status, int]
+    findings: list[Finding]
+    inbox: Inbox
+    merged: Merged
+    outputs: list[Path] = field(default_factory=list)
+
+
+def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool = True) -> Consolidation:
+    """Read every returned file and write the consolidated report.
+
+    >>> result = consolidate(open_workspace(Path("令和3年度")))  # doctest: +SKIP
+    >>> result.counts[Status.ON_SCHEDULE]  # doctest: +SKIP
+    97
+    """
+    inbox = read_inbox(ws, progress=progress)
+    findings = list(inbox.findings)
+    for sub in inbox.submissions:
+        findings.extend(sub.findings)
+    merged = merge_answers(ws.plan, inbox.submissions, rule=ws.settings.rules.conflict)
+    findings.extend(merged.findings)
+    returned = {s.department for s in inbox.used()}
+    for dept in ws.plan.departments():
+        if dept not in returned:
+            findings.append(finding("submission.missing", department=dept, count=len(ws.plan.items_for(dept))))
+    findings = sorted_findings(findings)
+    counts = count_statuses(ws.plan, merged.answers)
+    result = Consolidation(merged.answers, counts, findings, inbox, merged)
+    if write:
+        statuses = department_statuses(ws, inbox.submissions, findings)
+        report = ws.report_path()
+        write_atomically(report, write_report(ws, merged.answers, counts, findings, statuses))
+        findings_path = ws.output / "findings.json"
+        write_text_atomically(findings_path, findings_json(findings))
+        answers_path = ws.output / f"answers_{ws.year.code}.csv"
+        write_text_atomically(answers_path, answers_csv(ws, merged.answers))
+        result.outputs = [report, findings_path, answers_path]
+    return result
+
+
+def findings_json(findings: list[Finding]) -> str:
+    return json.dumps([f.to_json() for f in findings], ensure_ascii=False, indent=1) + "\n"
+
+
+def answers_csv(ws: Workspace, answers: dict[str, Answer]) -> str:
+    """The merged answers in the answers-table format (item_id, status, reason, …)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("item_id",) + ANSWER_FIELDS)
+    for item in ws.plan.answered_items():
+        cells = answers.get(item.item_id, Answer()).cells()
+        writer.writerow([item.item_id] + [cells[f] for f in ANSWER_FIELDS])
+    return out.getvalue()

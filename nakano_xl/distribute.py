@@ -1,0 +1,203 @@
+"""distribute: the plan master → one input workbook per department (``outbox/<課>.xlsx``).
+
+Each workbook holds only the rows its department answers (再掲 rows are answered by their
+original and not sent), a 回答 sheet whose fixed cells are locked and whose answer cells
+are unlocked and yellow, a ◎/○/△/× dropdown with a stop alert, a red warning on a missing
+reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidden sheet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import xlsxwriter.worksheet
+
+from .findings import Finding, finding
+from .layout import (DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns,
+                     Metadata, safe_file_name)
+from .model import Item, Status
+from .workspace import Workspace
+from .xlsx.cells import a1, column_letter
+from .xlsx.writer import finish, new_workbook, write_atomically
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Distribution:
+    distribution_id: str
+    files: dict[str, Path] = field(default_factory=dict)  # department → workbook
+    findings: list[Finding] = field(default_factory=list)
+
+
+def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None = None) -> Distribution:
+    """Write ``outbox/<課>.xlsx`` for every department that answers at least one item.
+
+    The distribution id is made once and kept in the workspace, so distributing again (say
+    after fixing a typo in the plan) does not invalidate files already sent; ``renew`` makes
+    a new one, after which files of the old distribution are refused.
+    """
+    record = ws.distribution()
+    if record is None or renew:
+        record = {"distribution_id": uuid.uuid4().hex[:12]}
+    result = Distribution(record["distribution_id"], findings=list(check_assignments(ws)))
+    key = ws.key()
+    departments = ws.plan.departments()
+    sent: dict[str, dict[str, object]] = {}
+    for done, department in enumerate(departments, start=1):
+        items = ws.plan.items_for(department)
+        meta = Metadata(
+            department=department,
+            fiscal_year=ws.year.code,
+            template=ws.template.name,
+            template_version=ws.template.version,
+            distribution_id=result.distribution_id,
+            answer_sheet=ws.template.input["answer_sheet"],
+            item_ids=tuple(i.item_id for i in items),
+        ).signed(key)
+        data = build_input_workbook(ws, department, items, meta)
+        path = ws.outbox / f"{safe_file_name(department)}.xlsx"
+        write_atomically(path, data)
+        result.files[department] = path
+        sent[department] = {"file": path.name, "items": list(meta.item_ids),
+                            "sha256": hashlib.sha256(data).hexdigest()}
+        if progress:
+            progress(done, len(departments))
+    record = {"distribution_id": result.distribution_id, "fiscal_year": ws.year.code,
+              "template_version": ws.template.version, "departments": sent}
+    ws.save_distribution(record)
+    return result
+
+
+def check_assignments(ws: Workspace) -> list[Finding]:
+    """What distribute tells the coordinator about 所管課: groups met, rows nobody answers."""
+    out: list[Finding] = []
+    groups: dict[str, list[str]] = {}
+    for item in ws.plan.answered_items():
+        for group in item.assignment.groups:
+            groups.setdefault(group, []).append(item.item_id)
+        if not item.assignment.answering:
+            out.append(finding("plan.no_department", item_id=item.item_id, content=item.content))
+    for group, ids in groups.items():
+        out.append(finding("plan.group_department", value=group, group=group, items="、".join(ids)))
+    return out
+
+
+def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata) -> bytes:
+    """One department's workbook as bytes (the same inputs give the same bytes)."""
+    tmpl = ws.template
+    words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
+                       deadline=ws.settings.deadline)
+    workbook, buffer = new_workbook(ws.settings.created, title=tmpl.input["title"].format_map(words))
+    font = {"font_name": tmpl.report.get("font", "BIZ UDPゴシック"), "font_size": 10}
+    fmt = {
+        "title": workbook.add_format({**font, "bold": True, "font_size": 14}),
+        "plain": workbook.add_format({**font}),
+        "note": workbook.add_format({**font, "font_color": "#C00000"}),
+        "header": workbook.add_format({**font, "bold": True, "bg_color": "#D9D9D9", "border": 1,
+                                       "text_wrap": True, "align": "center", "valign": "vcenter"}),
+        "fixed": workbook.add_format({**font, "border": 1, "text_wrap": True, "valign": "top"}),
+        "id": workbook.add_format({**font, "border": 1, "valign": "top", "font_color": "#808080"}),
+        # Answer cells: unlocked, yellow, and formatted as text so that "46" or "4/1" typed by a
+        # department stays what was typed instead of becoming a number or a date.
+        "answer": workbook.add_format({**font, "border": 1, "text_wrap": True, "valign": "top",
+                                       "bg_color": "#FFF2CC", "locked": False, "num_format": "@"}),
+        "status": workbook.add_format({**font, "border": 1, "valign": "top", "align": "center",
+                                       "font_size": 14, "bg_color": "#FFF2CC", "locked": False,
+                                       "num_format": "@"}),
+        "missing": workbook.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+    }
+    write_answer_sheet(ws, workbook, fmt, words, items)
+    write_instructions(ws, workbook, fmt, words)
+    meta_sheet = workbook.add_worksheet(tmpl.input["metadata_sheet"])
+    for row, (key, value) in enumerate(meta.rows()):
+        meta_sheet.write_string(row, 0, key)
+        meta_sheet.write_string(row, 1, value)
+    meta_sheet.protect()
+    meta_sheet.very_hidden()
+    return finish(workbook, buffer)
+
+
+def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
+                       items: list[Item]) -> None:
+    tmpl = ws.template
+    cols = InputColumns.of(tmpl)
+    sheet = workbook.add_worksheet(tmpl.input["answer_sheet"])
+    sheet.activate()
+    r0 = HEADER_ROW - 1  # xlsxwriter counts from 0
+    sheet.write_string(TITLE_ROW - 1, 0, tmpl.input["title"].format_map(words), fmt["title"])
+    sheet.write_string(DEPARTMENT_ROW - 1, 0, tmpl.input["department_line"].format_map(words), fmt["plain"])
+    if ws.settings.deadline:
+        sheet.write_string(DEPARTMENT_ROW - 1, 4, tmpl.input["deadline_line"].format_map(words), fmt["plain"])
+    sheet.write_string(NOTE_ROW - 1, 0, tmpl.input["note"].format_map(words), fmt["note"])
+    headers = tmpl.headers(ws.year) + [tmpl.input["item_id_header"]]
+    for c, (header, column) in enumerate(zip(headers, tmpl.columns + (None,))):
+        sheet.write_string(r0, c, header, fmt["header"])
+        sheet.set_column(c, c, column.width if column else 8)
+    for n, item in enumerate(items):
+        r = r0 + 1 + n
+        values = {"section": item.section_label, "content": item.content, "departments": item.departments}
+        for c, column in enumerate(tmpl.columns):
+            if column.answer:
+                sheet.write_blank(r, c, None, fmt["status" if column.key == "status" else "answer"])
+            else:
+                sheet.write_string(r, c, values[column.key], fmt["fixed"])
+        sheet.write_string(r, cols.item_id - 1, item.item_id, fmt["id"])
+    last = r0 + len(items)
+    if items:
+        status_col = cols.col("status") - 1
+        reason_col = cols.col("reason") - 1
+        sheet.data_validation(r0 + 1, status_col, last, status_col, {
+            "validate": "list",
+            "source": [s.mark for s in Status],
+            "input_title": tmpl.input["status_prompt_title"],
+            "input_message": tmpl.input["status_prompt"],
+            "error_title": tmpl.input["status_error_title"],
+            "error_message": tmpl.input["status_error"],
+            "error_type": "stop",
+        })
+        required = [m.status.mark for m in tmpl.marks if m.reason == "required"]
+        status_ref = f"${column_letter(status_col + 1)}{FIRST_ROW}"
+        reason_ref = a1(FIRST_ROW, reason_col + 1)
+        condition = ",".join(f'{status_ref}="{mark}"' for mark in required)
+        sheet.conditional_format(r0 + 1, reason_col, last, reason_col, {
+            "type": "formula",
+            "criteria": f"=AND(OR({condition}),LEN(TRIM({reason_ref}))=0)",
+            "format": fmt["missing"],
+        })
+    sheet.freeze_panes(HEADER_ROW, 2)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(r0)
+    sheet.print_area(0, 0, max(last, r0), len(tmpl.columns) - 1)
+    sheet.set_footer("&C&P / &N")
+    # Row heights and column widths stay adjustable so long answers can be read; nothing else.
+    sheet.protect("", {"format_columns": True, "format_rows": True})
+
+
+def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str]) -> None:
+    tmpl = ws.template
+    sheet = workbook.add_worksheet(tmpl.input["instructions_sheet"])
+    sheet.set_column(0, 0, 6)
+    sheet.set_column(1, 1, 100)
+    sheet.write_string(0, 0, tmpl.input["instructions_title"].format_map(words), fmt["title"])
+    row = 2
+    if ws.settings.deadline:
+        sheet.write_string(row, 0, tmpl.input["deadline_line"].format_map(words), fmt["note"])
+        row += 2
+    for line in tmpl.input["instructions"]:
+        sheet.write_string(row, 0, line.format_map(words), fmt["plain"])
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, tmpl.input["legend_heading"], fmt["title"])
+    row += 1
+    for mark in tmpl.marks:
+        sheet.write_string(row, 0, mark.status.mark, fmt["header"])
+        sheet.write_string(row, 1, mark.label, fmt["fixed"])
+        row += 1
+    sheet.protect()

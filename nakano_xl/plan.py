@@ -1,0 +1,234 @@
+"""The coordinator's tables: plan master, KPI table and answers, from CSV or .xlsx.
+
+These files are edited by hand, in Excel or a text editor, so the reader is forgiving about
+form (UTF-8 with or without BOM, Shift_JIS as Japanese Excel saves "CSV", English or Japanese
+headers, columns in any order) and strict about content: a table it cannot use stops the run
+with a message naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .errors import PlanError
+from .model import (ANSWER_FIELDS, KPI_KINDS, Answer, DepartmentRules, FiscalYear, Item, Kpi, KpiValue,
+                    Plan, Status, parse_departments)
+from .xlsx.reader import RefusedFile, XlsxFile
+
+PLAN_COLUMNS = {
+    "item_id": ("項目ID",),
+    "section_code": ("実施内容番号",),
+    "section_title": ("実施内容",),
+    "content": ("事業内容",),
+    "departments": ("所管課",),
+    "reprint_of": ("再掲元",),
+}
+ANSWER_COLUMNS = {
+    "item_id": ("項目ID",),
+    "status": ("進捗状況",),
+    "reason": ("スケジュールの変更理由",),
+    "results_to_date": ("取組状況",),
+    "plan_next_year": ("翌年度取組予定",),
+    "plan_later": ("以降取組予定",),
+}
+# Year-worded headers (令和3年度までの取組状況) match by how they end; the later plan first,
+# since 令和5年度以降取組予定 also ends like a next-year plan.
+_YEAR_WORDED = (("results_to_date", "までの取組状況"), ("plan_later", "以降取組予定"),
+                ("plan_next_year", "取組予定"))
+KPI_COLUMNS = {
+    "goal": ("目標",),
+    "goal_title": ("目標名",),
+    "name": ("指標項目", "指標"),
+    "owner": ("所管課", "担当課"),
+    "year": ("年度",),
+    "kind": ("区分", "種別"),
+    "value": ("値",),
+    "note": ("注記", "注"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    path: Path
+    rows: list[tuple[int, dict[str, str]]]  # (line or row number as the user sees it, values)
+
+
+def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Iterable[str]) -> Table:
+    """Read a CSV or .xlsx table whose first row names the columns (English or Japanese)."""
+    if not path.is_file():
+        raise PlanError(f"{path} が見つかりません。")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw_rows = _xlsx_rows(path)
+    else:
+        raw_rows = _csv_rows(path)
+    if not raw_rows:
+        raise PlanError(f"{path} が空です。1行目に列名、2行目から内容を書いてください。")
+    header_no, header = raw_rows[0]
+    index: dict[str, int] = {}
+    for pos, name in enumerate(header):
+        key = _column_key(name.strip(), columns)
+        if key and key not in index:
+            index[key] = pos
+    missing = [k for k in required if k not in index]
+    if missing:
+        wanted = "、".join(f"{k}（{columns[k][0]}）" for k in missing)
+        raise PlanError(f"{path} の{header_no}行目（列名）に {wanted} の列がありません。")
+    rows = []
+    for number, values in raw_rows[1:]:
+        if not any(v.strip() for v in values):
+            continue
+        rows.append((number, {k: (values[i] if i < len(values) else "") for k, i in index.items()}))
+    return Table(path, rows)
+
+
+def _column_key(name: str, columns: Mapping[str, tuple[str, ...]]) -> str | None:
+    lowered = name.lower()
+    for key, japanese in columns.items():
+        if lowered == key or name in japanese:
+            return key
+    for key, ending in _YEAR_WORDED:
+        if key in columns and name.endswith(ending):
+            return key
+    return None
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise PlanError(f"{path} の文字コードを読み取れません。UTF-8 の CSV で保存してください。")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    try:
+        for values in reader:
+            out.append((reader.line_num, [v.replace("\r\n", "\n") for v in values]))
+    except csv.Error as e:
+        raise PlanError(f"{path} の{reader.line_num}行目を CSV として読み取れません（{e}）。") from None
+    return out
+
+
+def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
+    try:
+        with XlsxFile(path) as book:
+            ref = next((s for s in book.sheets if s.state == "visible"), None)
+            if ref is None:
+                raise PlanError(f"{path} に表示されているシートがありません。")
+            sheet = book.read_sheet(ref)
+    except RefusedFile as e:
+        raise PlanError(f"{path} を読み取れません（{e.reason}）。") from None
+    if sheet.truncated:
+        raise PlanError(f"{path} の行数または列数が上限を超えています。")
+    width = max((c for _, c in sheet.cells), default=0)
+    rows = sorted({r for r, _ in sheet.cells})
+    return [(r, [sheet.text(r, c) for c in range(1, width + 1)]) for r in rows]
+
+
+def load_plan(path: Path, rules: DepartmentRules) -> Plan:
+    """Read the plan master: one row per 事業内容, in published order.
+
+    >>> plan = load_plan(Path("samples/nakano_r3/plan.csv"), load_template().department_rules)  # doctest: +SKIP
+    """
+    table = read_table(path, PLAN_COLUMNS, ("item_id", "section_code", "content", "departments"))
+    problems: list[str] = []
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for number, row in table.rows:
+        item_id = row["item_id"].strip()
+        where = f"{number}行目"
+        if not item_id:
+            problems.append(f"{where}: 項目IDが空です")
+            continue
+        if item_id in seen:
+            problems.append(f"{where}: 項目ID「{item_id}」が{seen[item_id]}行目と重複しています")
+            continue
+        seen[item_id] = number
+        code = row["section_code"].strip()
+        if not code:
+            problems.append(f"{where}: 実施内容番号が空です")
+        content = row["content"].strip()
+        if not content:
+            problems.append(f"{where}: 事業内容が空です")
+        departments = row["departments"].strip()
+        reprint_of = row.get("reprint_of", "").strip() or None
+        items.append(Item(
+            item_id=item_id,
+            section_code=code,
+            section_title=row.get("section_title", "").strip(),
+            content=content,
+            departments=departments,
+            reprint_of=reprint_of,
+            assignment=parse_departments(departments, rules),
+        ))
+    if not items and not problems:
+        problems.append("事業内容の行が1行もありません")
+    if problems:
+        raise PlanError(_problem_list(path, problems))
+    return Plan(items)
+
+
+def load_kpis(path: Path) -> list[Kpi]:
+    """Read the KPI table in long form: one row per indicator, year and kind (実績/目標)."""
+    table = read_table(path, KPI_COLUMNS, ("goal", "name", "year", "kind", "value"))
+    problems: list[str] = []
+    order: dict[tuple[str, str], dict[str, object]] = {}
+    for number, row in table.rows:
+        goal, name = row["goal"].strip(), row["name"].strip()
+        kind = row["kind"].strip()
+        try:
+            year = FiscalYear.parse(row["year"])
+        except Exception:
+            problems.append(f"{number}行目: 年度「{row['year']}」を読み取れません")
+            continue
+        if kind not in KPI_KINDS:
+            problems.append(f"{number}行目: 区分は「実績」か「目標」にしてください（「{kind}」）")
+            continue
+        entry = order.setdefault((goal, name), {"owner": "", "goal_title": "", "note": "", "values": []})
+        for key in ("owner", "goal_title", "note"):
+            if not entry[key]:
+                entry[key] = row.get(key, "").strip()
+        entry["values"].append(KpiValue(year, kind, row["value"].strip()))  # type: ignore[attr-defined]
+    if problems:
+        raise PlanError(_problem_list(path, problems))
+    return [
+        Kpi(goal=goal, name=name, owner=str(e["owner"]), goal_title=str(e["goal_title"]),
+            note=str(e["note"]),
+            values=tuple(sorted(e["values"], key=lambda v: (v.year, v.kind))))  # type: ignore[arg-type]
+        for (goal, name), e in order.items()
+    ]
+
+
+def load_answers(path: Path, plan: Plan) -> dict[str, Answer]:
+    """Read an answers table (``item_id, status, reason, results_to_date, plan_next_year, plan_later``)."""
+    table = read_table(path, ANSWER_COLUMNS, ("item_id",) + ANSWER_FIELDS)
+    answers: dict[str, Answer] = {}
+    problems: list[str] = []
+    for number, row in table.rows:
+        item_id = row["item_id"].strip()
+        if item_id not in plan:
+            problems.append(f"{number}行目: 項目ID「{item_id}」は計画マスタにありません")
+            continue
+        mark = row["status"].strip()
+        try:
+            status = Status(mark) if mark else None
+        except ValueError:
+            problems.append(f"{number}行目: 進捗状況「{mark}」は ◎ ○ △ × のいずれでもありません")
+            continue
+        answers[item_id] = Answer(status, *(row.get(f, "") for f in ANSWER_FIELDS[1:]))
+    if problems:
+        raise PlanError(_problem_list(path, problems))
+    return answers
+
+
+def _problem_list(path: Path, problems: list[str]) -> str:
+    shown = "\n".join(f"  - {p}" for p in problems[:20])
+    more = f"\n  ほか{len(problems) - 20}件" if len(problems) > 20 else ""
+    return f"{path} を使えません（{len(problems)}件）:\n{shown}{more}"

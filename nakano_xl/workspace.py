@@ -1,0 +1,243 @@
+"""The workspace: the folder a coordinator works in for one fiscal year.
+
+::
+
+    WS/
+      nakano-xl.toml      settings: year, title, limits, rules (edit by hand)
+      plan.csv            the plan master (a copy; edit by hand)
+      kpis.csv            the KPI table (a copy; edit by hand)
+      outbox/             department workbooks to send       (distribute)
+      inbox/              returned files, any names, subfolders (the coordinator puts them here)
+      output/             別紙1_R3.xlsx, findings.json, answers_R3.csv  (consolidate)
+      .nakano-xl/         signing key and distribution record: never send these out
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import shutil
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import NakanoError, WorkspaceError
+from .model import FiscalYear, Kpi, Plan
+from .plan import load_kpis, load_plan
+from .template import Template, load_template
+from .xlsx.reader import Limits
+from .xlsx.writer import write_text_atomically
+
+SETTINGS_FILE = "nakano-xl.toml"
+PRIVATE_DIR = ".nakano-xl"
+KEY_FILE = "signing.key"
+DISTRIBUTION_FILE = "distribution.json"
+
+CONFLICT_RULES = ("lead", "error")
+REPRINT_DISPLAYS = ("published", "copy")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    conflict: str = "lead"  # a shared row answered differently: the lead department wins, or "error"
+    reprint_display: str = "published"  # 再掲 rows blank as printed, or "copy" the original's answers
+    duplicate_submission: str = "latest"  # two files of one department: the most recently saved wins
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    year: FiscalYear
+    title: str
+    template: str
+    coordinator: str
+    created: dt.datetime  # the document date of every workbook written here: same inputs, same bytes
+    deadline: str = ""
+    plan_file: str = "plan.csv"
+    kpis_file: str = ""
+    limits: Limits = field(default_factory=Limits)
+    rules: Rules = field(default_factory=Rules)
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings
+    template: Template
+    plan: Plan
+    kpis: list[Kpi]
+
+    @property
+    def year(self) -> FiscalYear:
+        return self.settings.year
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def private(self) -> Path:
+        return self.root / PRIVATE_DIR
+
+    def key(self) -> bytes:
+        try:
+            return bytes.fromhex((self.private / KEY_FILE).read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            raise WorkspaceError(
+                f"署名鍵 {self.private / KEY_FILE} を読み取れません。作業フォルダを作り直す必要があります。"
+            ) from None
+
+    def distribution(self) -> dict[str, Any] | None:
+        """The record distribute keeps: distribution id and what each department was sent."""
+        path = self.private / DISTRIBUTION_FILE
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            raise WorkspaceError(f"配付記録 {path} を読み取れません。") from None
+
+    def save_distribution(self, record: dict[str, Any]) -> None:
+        write_text_atomically(self.private / DISTRIBUTION_FILE,
+                              json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+
+    def report_path(self) -> Path:
+        return self.output / f"別紙1_{self.year.code}.xlsx"
+
+
+def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | None = None,
+                   template: str = "nakano", force: bool = False,
+                   now: dt.datetime | None = None) -> Workspace:
+    """Create a workspace for one fiscal year from a plan master (and a KPI table).
+
+    The plan is read before anything is written, so a bad plan leaves nothing behind.
+    ``force`` rewrites the settings and the plan copies of an existing workspace but keeps its
+    signing key, its distribution and every file in inbox/outbox/output.
+    """
+    fiscal_year = FiscalYear.parse(year)
+    tmpl = load_template(template)
+    load_plan(plan_path, tmpl.department_rules)
+    if kpis_path is not None:
+        load_kpis(kpis_path)
+    if root.exists() and any(root.iterdir()) and not force:
+        raise WorkspaceError(f"{root} はすでにあり、空ではありません。上書きする場合は --force を付けてください。")
+    root.mkdir(parents=True, exist_ok=True)
+    for sub in ("inbox", "outbox", "output", PRIVATE_DIR):
+        (root / sub).mkdir(exist_ok=True)
+    plan_name = "plan" + plan_path.suffix.lower()
+    shutil.copyfile(plan_path, root / plan_name)
+    kpis_name = ""
+    if kpis_path is not None:
+        kpis_name = "kpis" + kpis_path.suffix.lower()
+        shutil.copyfile(kpis_path, root / kpis_name)
+    key_path = root / PRIVATE_DIR / KEY_FILE
+    if not key_path.is_file():
+        write_text_atomically(key_path, secrets.token_hex(32) + "\n")
+    created = (now or dt.datetime.now()).replace(microsecond=0, tzinfo=None)
+    settings = Settings(year=fiscal_year, title=tmpl.report["title"], template=template,
+                        coordinator=tmpl.coordinator, created=created, plan_file=plan_name,
+                        kpis_file=kpis_name)
+    write_text_atomically(root / SETTINGS_FILE, render_settings(settings))
+    return open_workspace(root)
+
+
+def open_workspace(root: Path) -> Workspace:
+    """Open an existing workspace: settings, template, plan master and KPI table."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        raise WorkspaceError(
+            f"{root} は nakano-xl の作業フォルダではありません（{SETTINGS_FILE} がありません）。"
+            "nakano-xl init で作るか、-w で作業フォルダを指定してください。"
+        )
+    settings = read_settings(path)
+    template = load_template(settings.template)
+    plan = load_plan(root / settings.plan_file, template.department_rules)
+    kpis = load_kpis(root / settings.kpis_file) if settings.kpis_file else []
+    return Workspace(root, settings, template, plan, kpis)
+
+
+def read_settings(path: Path) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise WorkspaceError(f"設定ファイル {path} を読み取れません（{e}）。") from None
+    try:
+        created = data["created"]
+        if not isinstance(created, dt.datetime):
+            raise TypeError("created must be a date and time")
+        files = data.get("files", {})
+        limits = Limits(**{f.name: type(getattr(Limits(), f.name))(data.get("limits", {})[f.name])
+                           for f in fields(Limits) if f.name in data.get("limits", {})})
+        rules = Rules(**data.get("rules", {}))
+        if rules.conflict not in CONFLICT_RULES:
+            raise ValueError(f"rules.conflict は {' / '.join(CONFLICT_RULES)} のいずれかです")
+        if rules.reprint_display not in REPRINT_DISPLAYS:
+            raise ValueError(f"rules.reprint_display は {' / '.join(REPRINT_DISPLAYS)} のいずれかです")
+        return Settings(
+            year=FiscalYear.parse(data["year"]),
+            title=str(data["title"]),
+            template=str(data.get("template", "nakano")),
+            coordinator=str(data.get("coordinator", "")),
+            created=created.replace(tzinfo=None),
+            deadline=str(data.get("deadline", "")),
+            plan_file=str(files.get("plan", "plan.csv")),
+            kpis_file=str(files.get("kpis", "")),
+            limits=limits,
+            rules=rules,
+        )
+    except NakanoError as e:
+        raise WorkspaceError(f"設定ファイル {path}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise WorkspaceError(f"設定ファイル {path} の内容が不正です（{e}）。") from None
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_settings(s: Settings) -> str:
+    """The settings file, with a comment on every key: coordinators edit it by hand."""
+    limits = "\n".join(f"{f.name} = {getattr(s.limits, f.name)!r}" for f in fields(Limits))
+    return f"""# nakano-xl 作業フォルダの設定 (workspace settings)
+# 手で編集できます。編集後は nakano-xl status で読めることを確認してください。
+
+# 年度（令和N年度）。見出しの「令和N年度までの取組状況」などはここから作られます。
+year = {_toml_str(s.year.code)}
+# 別紙1の表題
+title = {_toml_str(s.title)}
+# 様式（templates/ の名前）
+template = {_toml_str(s.template)}
+# 取りまとめ担当課（記入要領に表示します）
+coordinator = {_toml_str(s.coordinator)}
+# 提出期限（記入要領に表示します。例: "令和4年5月20日(金)"）
+deadline = {_toml_str(s.deadline)}
+# 書き出すブックの作成日時。同じ入力からは同じバイト列のファイルができるよう固定しています。
+created = {s.created.isoformat()}
+
+[files]
+# 計画マスタと成果指標の表（この作業フォルダの中のファイル名）
+plan = {_toml_str(s.plan_file)}
+kpis = {_toml_str(s.kpis_file)}
+
+[limits]
+# 返送ファイル1つあたりの上限。超えたファイルは読まずにエラーとして報告します。
+{limits}
+
+[rules]
+# 複数課で回答する行の回答が食い違ったとき: "lead" = 筆頭課の回答を採用 / "error" = 未回答のまま要確認
+conflict = {_toml_str(s.rules.conflict)}
+# 再掲行の表示: "published" = 公表どおり空欄 / "copy" = 再掲元の回答を転記（集計には数えません）
+reprint_display = {_toml_str(s.rules.reprint_display)}
+# 同じ課のファイルが複数届いたとき: "latest" = 保存日時が新しいものを採用
+duplicate_submission = {_toml_str(s.rules.duplicate_submission)}
+"""

@@ -192,19 +192,19 @@ def echo_result(result: Any) -> None:
 
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--force", is_flag=True, help="作業フォルダがすでにあっても作り直します。")
-def demo(workspace: Path, force: bool) -> None:
+def demo(workspace: Path) -> None:
     """同梱の令和3年度データで、配付から取りまとめまでを一通り実行します。
 
     作業フォルダ WORKSPACE を作り、回答票を配付し、各課の回答（公表された令和3年度の
     値）を人が記入するのと同じように回答票に書き込んで inbox/ に保存し、取りまとめます。
+    前回のデモのフォルダは作り直します。それ以外の空でないフォルダは使いません。
 
     \b
     例: nakano-xl demo デモ
     """
     from .demo import run_demo
 
-    run = run_demo(workspace, force=force, step=lambda text: click.echo(f"- {text}"))
+    run = run_demo(workspace, step=lambda text: click.echo(f"- {text}"))
     click.echo(f"{len(run.distribution.files)}課に配付し、{len(run.filled)}件の回答票を記入しました。")
     echo_result(run.result)
     click.echo(f"結果: {run.workspace.report_path()}")

@@ -8,6 +8,7 @@ consolidate. The result must reproduce the published report: ◎ 97, ○ 4, △ 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,9 +18,11 @@ from .distribute import Distribution, distribute
 from .fill import fill_workbook
 from .plan import load_answers
 from .template import resource_dir
-from .workspace import Workspace, init_workspace
+from .errors import WorkspaceError
+from .workspace import PRIVATE_DIR, Workspace, init_workspace
 
 SAMPLE = "nakano_r3"
+DEMO_MARKER = "demo"
 # The sample's workbooks carry this document date, so two demo runs differ only by the
 # workspace's signing key and distribution id.
 SAMPLE_CREATED = dt.datetime(2022, 4, 1, 9, 0, 0)
@@ -39,13 +42,22 @@ class DemoRun:
     result: Consolidation
 
 
-def run_demo(root: Path, *, force: bool = False, step: Step | None = None) -> DemoRun:
-    """Run the round trip on the sample in a new workspace at ``root``."""
+def run_demo(root: Path, *, step: Step | None = None) -> DemoRun:
+    """Run the round trip on the sample in a new workspace at ``root``.
+
+    A folder left by an earlier demo (it carries a marker) is replaced; any other non-empty
+    folder is refused, so a real workspace can never be overwritten by mistake.
+    """
     say = step or (lambda _: None)
     sample = sample_dir()
+    if root.exists() and any(root.iterdir()):
+        if not (root / PRIVATE_DIR / DEMO_MARKER).is_file():
+            raise WorkspaceError(f"{root} はすでにあり、デモ用の作業フォルダではありません。別のフォルダ名を指定してください。")
+        say(f"前回のデモ {root} を削除しています")
+        shutil.rmtree(root)
     say("作業フォルダを作成しています")
-    ws = init_workspace(root, sample / "plan.csv", "R3", kpis_path=sample / "kpis.csv", force=force,
-                        now=SAMPLE_CREATED)
+    ws = init_workspace(root, sample / "plan.csv", "R3", kpis_path=sample / "kpis.csv", now=SAMPLE_CREATED)
+    (ws.private / DEMO_MARKER).write_text("nakano-xl demo\n", encoding="utf-8")
     say("回答票を配付しています")
     dist = distribute(ws)
     say("各課の回答を記入しています（令和3年度の公表値）")

@@ -22,6 +22,7 @@ from .layout import (DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW,
 from .model import Item, Status
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
+from .xlsx.measure import row_height
 from .xlsx.writer import finish, new_workbook, write_atomically
 
 Progress = Callable[[int, int], None]
@@ -147,6 +148,9 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
             else:
                 sheet.write_string(r, c, values[column.key], fmt["fixed"])
         sheet.write_string(r, cols.item_id - 1, item.item_id, fmt["id"])
+        # Room for three lines of answer at least; rows stay resizable for longer ones.
+        fixed = [(values[c.key], c.width) for c in tmpl.columns if not c.answer]
+        sheet.set_row(r, row_height(fixed, min_lines=3))
     last = r0 + len(items)
     if items:
         status_col = cols.col("status") - 1

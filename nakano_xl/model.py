@@ -38,10 +38,10 @@ class FiscalYear:
         """
         raw = str(text)
         s = unicodedata.normalize("NFKC", raw).strip().replace("元", "1")
-        m = re.fullmatch(r"(?:[Rr]|令和)(\d{1,2})(?:年度?)?", s)
+        m = re.fullmatch(r"(?:[Rr]|令和)(\d{1,2})(?:年度)?", s)
         if m and int(m.group(1)) >= 1:
             return cls(int(m.group(1)))
-        m = re.fullmatch(r"(\d{4})(?:年度?)?", s)
+        m = re.fullmatch(r"(\d{4})(?:年度)?", s)
         if m and int(m.group(1)) > REIWA_OFFSET:
             return cls(int(m.group(1)) - REIWA_OFFSET)
         raise NakanoError(

@@ -19,6 +19,7 @@ from .findings import Finding, Severity, count
 from .intake import Submission
 from .model import Answer, Item, Kpi, Status
 from .workspace import Workspace
+from .xlsx.measure import row_height
 from .xlsx.writer import finish, new_workbook
 
 # 別紙1: title on row 1, legend heading on row 2, one legend line per mark, then the header.
@@ -129,9 +130,12 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     id_col = len(keys)
     sheet.write_string(head, id_col, "項目ID", st.header)
     sheet.set_column(id_col, id_col, 8, None, {"hidden": True})
+    widths = {c.key: c.width for c in tmpl.columns}
+    section_col = keys.index("section")
     row = head + 1
-    for code, items in ws.plan.sections():
+    for _, items in ws.plan.sections():
         first = row
+        heights = []
         for item in items:
             cells, copied = display_answer(ws, item, answers)
             values = {"section": item.section_label, "content": item.content, "departments": item.departments,
@@ -142,9 +146,15 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
                 style = st.mark if key == "status" else st.copied if copied and key in cells else st.cell
                 sheet.write_string(row, c, values[key], style)
             sheet.write_string(row, id_col, item.item_id, st.cell)
+            heights.append(row_height([(values[k], widths[k]) for k in keys if k != "section"]))
             row += 1
-        section_col = keys.index("section")
         label = items[0].section_label
+        # The merged section cell shares its rows' height; the last row grows if it needs more.
+        needed = row_height([(label, widths["section"])])
+        if sum(heights) < needed:
+            heights[-1] += needed - sum(heights)
+        for n, height in enumerate(heights):
+            sheet.set_row(first + n, height)
         if row - first > 1:
             sheet.merge_range(first, section_col, row - 1, section_col, label, st.cell)
         else:

@@ -1,0 +1,31 @@
+"""Row heights for wrapped text, estimated the way a spreadsheet lays it out.
+
+LibreOffice does not grow the rows of an xlsxwriter file to fit wrapped text when it opens
+it (Excel does, on screen), so a row left at the default height shows one line of a long
+answer and prints it cut off. We set each row's height from its longest cell instead.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+# Excel measures column widths in widths of "0"; a full-width (CJK) character takes about two.
+_WIDE = {"W", "F"}
+
+
+def text_width(text: str) -> float:
+    """Width of one line of text in column-width units."""
+    return sum(2.0 if unicodedata.east_asian_width(ch) in _WIDE else 1.1 for ch in text)
+
+
+def line_count(text: str, column_width: float) -> int:
+    """Lines a wrapped cell of ``column_width`` needs for ``text``."""
+    usable = max(column_width - 1.0, 1.0)  # cell padding
+    return sum(max(1, math.ceil(text_width(line) / usable)) for line in text.split("\n")) if text else 1
+
+
+def row_height(cells: list[tuple[str, float]], font_size: float = 10.0, *, min_lines: int = 1) -> float:
+    """Points for a row whose cells are (text, column width) pairs."""
+    lines = max([min_lines] + [line_count(text, width) for text, width in cells])
+    return round(lines * font_size * 1.35 + 3.0, 1)

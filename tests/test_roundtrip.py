@@ -1,0 +1,124 @@
+"""The spine: the FY R3 sample through distribute → fill → consolidate reproduces the report."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+
+from nakano_xl.consolidate import consolidate
+from nakano_xl.model import Status
+
+from .helpers import cell_text, find_header_row, header_index, read_csv
+
+ANSWER_HEADERS = {
+    "status": "進捗状況",
+    "reason": "スケジュールの変更理由",
+    "results_to_date": "令和3年度までの取組状況",
+    "plan_next_year": "令和4年度取組予定",
+    "plan_later": "令和5年度以降取組予定",
+}
+
+
+def test_counts_are_those_published(demo):
+    counts = demo.result.counts
+    assert {s.mark: n for s, n in counts.items()} == {"◎": 97, "○": 4, "△": 1, "×": 1}
+
+
+def test_progress_list_equals_the_sample_row_by_row(demo, sample):
+    plan_rows = read_csv(sample / "plan.csv")
+    answers = {r["item_id"]: r for r in read_csv(sample / "answers_r3.csv")}
+    sheet = openpyxl.load_workbook(demo.workspace.report_path())["別紙1"]
+    head = find_header_row(sheet, "実施内容")
+    cols = header_index(sheet, head)
+    rows = list(range(head + 1, sheet.max_row + 1))
+    assert len(rows) == 124
+    for row, expected in zip(rows, plan_rows):
+        seen = {key: cell_text(sheet, row, cols[h]) for key, h in ANSWER_HEADERS.items()}
+        assert cell_text(sheet, row, cols["事業内容"]) == expected["content"], row
+        assert cell_text(sheet, row, cols["所管課"]) == expected["departments"], row
+        published = answers.get(expected["item_id"], {})
+        assert seen == {key: published.get(key, "") for key in ANSWER_HEADERS}, expected["item_id"]
+        title = expected["section_title"]
+        section = f"{expected['section_code']} {title}" if title else expected["section_code"]
+        assert cell_text(sheet, row, cols["実施内容"]) == section, row
+
+
+def test_section_cells_are_merged_over_their_rows(demo):
+    sheet = openpyxl.load_workbook(demo.workspace.report_path())["別紙1"]
+    head = find_header_row(sheet, "実施内容")
+    merged = sorted((r.min_row, r.max_row) for r in sheet.merged_cells.ranges if r.min_col == 1 and r.min_row > head)
+    expected = []
+    row = head + 1
+    for _, items in demo.workspace.plan.sections():
+        if len(items) > 1:
+            expected.append((row, row + len(items) - 1))
+        row += len(items)
+    assert merged == expected
+    assert len(demo.workspace.plan.sections()) == 37
+
+
+def test_reprint_rows_show_marker_and_blank_answers(demo):
+    sheet = openpyxl.load_workbook(demo.workspace.report_path())["別紙1"]
+    head = find_header_row(sheet, "実施内容")
+    cols = header_index(sheet, head)
+    row = head + 12  # P012, (1-1-②再掲)
+    assert cell_text(sheet, row, cols["事業内容"]).startswith("(1-1-②再掲)")
+    assert all(cell_text(sheet, row, cols[h]) == "" for h in ANSWER_HEADERS.values())
+
+
+def test_summary_sheet_counts_and_kpis(demo, sample):
+    wb = openpyxl.load_workbook(demo.workspace.report_path())
+    assert wb.sheetnames == ["別紙1", "集計", "確認事項", "提出状況"]
+    summary = wb["集計"]
+    values = {str(r[0].value): r[1].value for r in summary.iter_rows() if r[0].value and len(r) > 1}
+    assert values["◎（スケジュールどおり取り組んだ）"] == 97
+    assert values["○（スケジュールどおりでなく、変更して取り組んだ）"] == 4
+    assert values["△（着手したものの十分に進行しているとはいえない）"] == 1
+    assert values["×（未着手）"] == 1
+    text = [[c.value for c in r] for r in summary.iter_rows()]
+    flat = [v for r in text for v in r if v is not None]
+    for kpi in read_csv(sample / "kpis.csv"):
+        assert kpi["name"] in flat
+        assert kpi["value"] in flat
+    assert "令和2年度" in flat and "令和7年度" in flat
+    row = next(r for r in text if r[0] == "区内のマイナンバーカード交付率")
+    assert row[1:5] == ["31.6%", "46.0%", "100%", "100%"]
+
+
+def test_submission_status_lists_every_department(demo):
+    sheet = openpyxl.load_workbook(demo.workspace.report_path())["提出状況"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert len(rows) == 26
+    assert all(r[1] == "提出済" and r[2].endswith("_回答.xlsx") and r[4] == 0 for r in rows)
+
+
+def test_findings_json_lists_only_the_unmarked_rows(demo):
+    data = json.loads((demo.workspace.output / "findings.json").read_text(encoding="utf-8"))
+    assert "\\u" not in (demo.workspace.output / "findings.json").read_text(encoding="utf-8")
+    keys = {"severity", "code", "department", "file", "sheet", "cell", "item_id", "message"}
+    assert all(keys <= set(f) for f in data)
+    assert {f["severity"] for f in data} == {"warning"}
+    # The items the published report leaves without a mark: #30, #42–44, #50, #81, #111 …
+    missing = {f["item_id"] for f in data if f["code"] == "status.missing"}
+    assert missing == {"P030", "P042", "P043", "P044", "P050", "P081", "P111"}
+    # … and the one △ (#4), published without a reason, which the template asks for.
+    assert [(f["code"], f["item_id"]) for f in data if f["code"] != "status.missing"] == \
+        [("reason.recommended", "P004")]
+    order = [(f["file"], f["sheet"], f["cell"]) for f in data]
+    assert order == sorted(order, key=lambda k: (k[0], k[1], int(k[2][1:]), k[2][0]))
+
+
+def test_answers_csv_equals_the_sample_answers(demo, sample):
+    written = read_csv(demo.workspace.output / "answers_R3.csv")
+    assert written == read_csv(sample / "answers_r3.csv")
+
+
+def test_inbox_is_never_modified_and_outputs_are_reproducible(demo, tmp_path):
+    ws = demo.workspace
+    before = {p: p.read_bytes() for p in ws.inbox.iterdir()}
+    first = ws.report_path().read_bytes()
+    again = consolidate(ws)
+    assert ws.report_path().read_bytes() == first
+    assert {p: p.read_bytes() for p in ws.inbox.iterdir()} == before
+    assert again.counts[Status.ON_SCHEDULE] == 97

@@ -123,16 +123,23 @@ def init(workspace: Path, plan_path: Path, kpis_path: Path | None, year: str, fo
     """作業フォルダ WORKSPACE を作ります（その年度の設定・計画マスタ・署名鍵）。
 
     計画マスタと成果指標の表は作業フォルダにコピーされ、以後はそのコピーを使います。
+    計画マスタの再掲元の誤り（見つからない・循環）はエラー、再掲行と再掲元の文言の
+    違いは警告として表示します。
 
     \b
     例: nakano-xl init 令和3年度 --plan plan.csv --kpis kpis.csv --year R3
     """
+    from .plan import check_plan
     from .workspace import init_workspace
 
     ws = init_workspace(workspace, plan_path, year, kpis_path=kpis_path, force=force)
     click.echo(f"作業フォルダ {ws.root} を作成しました（{ws.year.label}、事業内容 {len(ws.plan)}行、"
                f"回答する課 {len(ws.plan.departments())}課）。")
+    findings = check_plan(ws.plan)
+    if findings:
+        echo_findings(findings)
     click.echo(f"次は: nakano-xl distribute -w {ws.root}")
+    raise SystemExit(exit_code(findings))
 
 
 @cli.command()

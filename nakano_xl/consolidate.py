@@ -19,6 +19,7 @@ from .findings import Finding, finding, sorted_findings
 from .intake import Inbox, read_inbox
 from .merge import Merged, count_statuses, merge_answers
 from .model import ANSWER_FIELDS, Answer, Status
+from .plan import check_plan
 from .report import department_statuses, write_report
 from .workspace import Workspace
 from .xlsx.writer import write_atomically, write_text_atomically
@@ -44,7 +45,7 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     97
     """
     inbox = read_inbox(ws, progress=progress)
-    findings = list(inbox.findings)
+    findings = check_plan(ws.plan) + inbox.findings
     for sub in inbox.submissions:
         findings.extend(sub.findings)
     merged = merge_answers(ws.plan, inbox.submissions, rule=ws.settings.rules.conflict)

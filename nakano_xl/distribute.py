@@ -16,10 +16,11 @@ from typing import Callable
 
 import xlsxwriter.worksheet
 
-from .findings import Finding, finding
+from .findings import Finding
 from .layout import (DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns,
                      Metadata, safe_file_name)
 from .model import Item, Status
+from .plan import check_plan
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.measure import row_height
@@ -45,7 +46,7 @@ def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None 
     record = ws.distribution()
     if record is None or renew:
         record = {"distribution_id": uuid.uuid4().hex[:12]}
-    result = Distribution(record["distribution_id"], findings=list(check_assignments(ws)))
+    result = Distribution(record["distribution_id"], findings=check_plan(ws.plan))
     key = ws.key()
     departments = ws.plan.departments()
     sent: dict[str, dict[str, object]] = {}
@@ -72,20 +73,6 @@ def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None 
               "template_version": ws.template.version, "departments": sent}
     ws.save_distribution(record)
     return result
-
-
-def check_assignments(ws: Workspace) -> list[Finding]:
-    """What distribute tells the coordinator about 所管課: groups met, rows nobody answers."""
-    out: list[Finding] = []
-    groups: dict[str, list[str]] = {}
-    for item in ws.plan.answered_items():
-        for group in item.assignment.groups:
-            groups.setdefault(group, []).append(item.item_id)
-        if not item.assignment.answering:
-            out.append(finding("plan.no_department", item_id=item.item_id, content=item.content))
-    for group, ids in groups.items():
-        out.append(finding("plan.group_department", value=group, group=group, items="、".join(ids)))
-    return out
 
 
 def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata) -> bytes:

@@ -54,6 +54,27 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "事業内容「{content}」には回答する所管課がありません。どの課にも配付されません。",
     ),
+    # --- 再掲 links in the plan master (init, distribute, consolidate) ---
+    "reprint.missing_original": (
+        Severity.ERROR,
+        "再掲行「{content}」の再掲元（項目ID {value}）が計画マスタにありません。計画マスタの再掲元を直してください。",
+    ),
+    "reprint.cycle": (
+        Severity.ERROR,
+        "再掲元をたどると元に戻ってしまいます（{path}）。計画マスタの再掲元を直してください。",
+    ),
+    "reprint.chain": (
+        Severity.INFO,
+        "再掲元 {value} も再掲行のため、元の行 {root} にたどって扱います（{path}）。",
+    ),
+    "reprint.text_mismatch": (
+        Severity.WARNING,
+        "再掲行の事業内容「{text}」が再掲元（{original_id}）の「{original}」と一致しません。どちらが正しいか確認してください。",
+    ),
+    "reprint.marker_mismatch": (
+        Severity.WARNING,
+        "再掲の表示「{value}再掲」が再掲元（{original_id}）の実施内容番号 {code} と一致しません。",
+    ),
     # --- intake: one file ---
     "file.unreadable": (
         Severity.ERROR,
@@ -152,6 +173,10 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "merge.conflict": (
         Severity.WARNING,
         "複数の課で回答が異なります（{answers}）。{outcome}",
+    ),
+    "merge.waiting": (
+        Severity.INFO,
+        "複数の課で回答する行です。{answered}の回答は届いていますが、{department}の回答がまだです。",
     ),
     # --- values ---
     "status.missing": (

@@ -38,6 +38,9 @@ def merge_answers(plan: Plan, submissions: Iterable[Submission], *, rule: str = 
         missing = [d for d in departments if d not in by_dept]
         if missing:
             merged.waiting[item.item_id] = missing
+            if len(missing) < len(departments):  # a shared row, answered in part
+                merged.findings.append(finding("merge.waiting", item_id=item.item_id, department="、".join(missing),
+                                               answered="、".join(d for d in departments if d in by_dept)))
         answer, conflicts = combine(given, departments)
         if conflicts:
             where = {"item_id": item.item_id, "department": "、".join(given)}

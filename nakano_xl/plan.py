@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .errors import PlanError
+from .findings import Finding, finding
+from .reprint import link_reprints
 from .model import (ANSWER_FIELDS, KPI_KINDS, Answer, DepartmentRules, FiscalYear, Item, Kpi, KpiValue,
                     Plan, Status, parse_departments)
 from .xlsx.reader import RefusedFile, XlsxFile
@@ -232,3 +234,19 @@ def _problem_list(path: Path, problems: list[str]) -> str:
     shown = "\n".join(f"  - {p}" for p in problems[:20])
     more = f"\n  ほか{len(problems) - 20}件" if len(problems) > 20 else ""
     return f"{path} を使えません（{len(problems)}件）:\n{shown}{more}"
+
+
+def check_plan(plan: Plan) -> list[Finding]:
+    """What the coordinator should know about a plan master that loaded: groups met in 所管課,
+    rows nobody answers, and the 再掲 links (`reprint.link_reprints`)."""
+    out: list[Finding] = []
+    groups: dict[str, list[str]] = {}
+    for item in plan.answered_items():
+        for group in item.assignment.groups:
+            groups.setdefault(group, []).append(item.item_id)
+        if not item.assignment.answering:
+            out.append(finding("plan.no_department", item_id=item.item_id, content=item.content))
+    for group, ids in groups.items():
+        out.append(finding("plan.group_department", value=group, group=group, items="、".join(ids)))
+    out.extend(link_reprints(plan).findings)
+    return out

@@ -41,3 +41,14 @@ def find_header_row(ws, first_header: str, max_row: int = 20) -> int:
         if ws.cell(row, 1).value == first_header:
             return row
     raise AssertionError(f"no header row starting with {first_header!r}")
+
+
+def set_setting(root: Path, key: str, value: str) -> None:
+    """Edit one `key = "value"` line of a workspace's nakano-xl.toml, as a coordinator would."""
+    import re
+
+    path = root / "nakano-xl.toml"
+    text = path.read_text(encoding="utf-8")
+    text, n = re.subn(rf'(?m)^{re.escape(key)} = .*$', f'{key} = "{value}"', text)
+    assert n == 1, key
+    path.write_text(text, encoding="utf-8")

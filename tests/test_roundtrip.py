@@ -93,20 +93,31 @@ def test_submission_status_lists_every_department(demo):
     assert all(r[1] == "提出済" and r[2].endswith("_回答.xlsx") and r[4] == 0 for r in rows)
 
 
-def test_findings_json_lists_only_the_unmarked_rows(demo):
-    data = json.loads((demo.workspace.output / "findings.json").read_text(encoding="utf-8"))
-    assert "\\u" not in (demo.workspace.output / "findings.json").read_text(encoding="utf-8")
+def test_findings_json_lists_only_what_the_published_report_itself_leaves_open(demo):
+    text = (demo.workspace.output / "findings.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert "\\u" not in text  # UTF-8, not ASCII-escaped
     keys = {"severity", "code", "department", "file", "sheet", "cell", "item_id", "message"}
     assert all(keys <= set(f) for f in data)
-    assert {f["severity"] for f in data} == {"warning"}
-    # The items the published report leaves without a mark: #30, #42–44, #50, #81, #111 …
-    missing = {f["item_id"] for f in data if f["code"] == "status.missing"}
-    assert missing == {"P030", "P042", "P043", "P044", "P050", "P081", "P111"}
-    # … and the one △ (#4), published without a reason, which the template asks for.
-    assert [(f["code"], f["item_id"]) for f in data if f["code"] != "status.missing"] == \
-        [("reason.recommended", "P004")]
-    order = [(f["file"], f["sheet"], f["cell"]) for f in data]
-    assert order == sorted(order, key=lambda k: (k[0], k[1], int(k[2][1:]), k[2][0]))
+    assert {f["severity"] for f in data} == {"warning", "info"}
+    by_code: dict[str, set[str]] = {}
+    for f in data:
+        by_code.setdefault(f["code"], set()).add(f["item_id"])
+    assert by_code == {
+        # The items the published report leaves without a mark: #30, #42–44, #50, #81, #111 …
+        "status.missing": {"P030", "P042", "P043", "P044", "P050", "P081", "P111"},
+        # … the one △ (#4), published without a reason, which the template asks for …
+        "reason.recommended": {"P004"},
+        # … and the three 再掲 rows whose text differs from their original's.
+        "reprint.text_mismatch": {"P061", "P069", "P087"},
+        # For the record: the rows where 所管課 names a group (各所管課 …), which answers nothing.
+        "plan.group_department": {None},
+    }
+    groups = sorted(f["value"] for f in data if f["code"] == "plan.group_department")
+    assert groups == ["各所管課", "各施設所管課", "各窓口所管課", "相談・講座等実施課"]
+    # Sorted by file, sheet, cell (row, then column), code; plan findings (no file) first.
+    order = [(f["file"] or "", f["sheet"] or "", int(f["cell"][1:]) if f["cell"] else 0, f["code"]) for f in data]
+    assert order == sorted(order)
 
 
 def test_answers_csv_equals_the_sample_answers(demo, sample):

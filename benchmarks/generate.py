@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nakano_xl.distribute import distribute  # noqa: E402
-from nakano_xl.model import Answer, Status  # noqa: E402
-from nakano_xl.workspace import Workspace, init_workspace  # noqa: E402
+from nakano_xl.distribute import distribute
+from nakano_xl.model import Answer, Status
+from nakano_xl.workspace import Workspace, init_workspace
 
 CREATED = dt.datetime(2022, 4, 1, 9, 0, 0)
 WORDS = ["電子申請", "オンライン", "システム", "導入", "推進", "検討", "実施", "整備", "区民", "窓口", "手続",

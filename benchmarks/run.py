@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import generate
 
 SCALES = {"ward": (40, 10), "prefecture": (400, 50), "nation": (2000, 200)}
 
@@ -62,7 +62,7 @@ def run_scale(name: str, departments: int, rows: int, work: Path) -> dict[str, t
     print(f"[{name}] generating {departments} departments x {rows} rows …", file=sys.stderr)
     ws = generate(work / name, departments, rows).root
     repeat = 3 if departments * rows <= 1000 else 1
-    one = sorted((ws / "inbox").iterdir())[0]
+    one = min((ws / "inbox").iterdir())
     steps = {
         "nakano-xl distribute": nakano_xl() + ["distribute", "-w", str(ws), "-q"],
         "bare xlsxwriter distribute": [sys.executable, str(HERE / "baselines.py"), "bare-distribute", str(ws),

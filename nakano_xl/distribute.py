@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import xlsxwriter.worksheet
 
 from .findings import Finding
-from .layout import (DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns,
-                     Metadata, safe_file_name)
+from .layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata, safe_file_name
 from .model import Answer, Item, Status
 from .plan import check_plan
 from .workspace import Workspace

@@ -219,4 +219,9 @@ def demo(workspace: Path) -> None:
 
 
 def main() -> None:  # pragma: no cover - the console script
-    cli()
+    # A Windows console redirected to a file encodes in cp932, which lacks some characters of
+    # the report (— U+2014); print a replacement rather than fail on a message.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    cli(prog_name="nakano-xl")

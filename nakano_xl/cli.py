@@ -9,6 +9,7 @@ Exit status of every command (the contract scripts rely on):
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -34,6 +35,10 @@ class Cli(click.Group):
             ctx.exit(EXIT_RUN_FAILED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # `nakano-xl … | head`: the reader went away, the work is done
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as e:  # anything else: one line, the details only on request
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -195,6 +200,34 @@ def echo_result(result: Any) -> None:
     echo_findings(result.findings)
     for path in result.outputs:
         click.echo(f"  → {path}")
+
+
+@cli.command()
+@workspace_option
+@click.option("--to", "to_year", required=True, help="新しい年度: R4、令和4年度、2022 など。")
+@click.argument("new_workspace", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="新しい作業フォルダがすでにあっても作り直します。")
+def rollover(workspace: Path, to_year: str, new_workspace: Path, force: bool) -> None:
+    """今年度の結果から、翌年度の作業フォルダ NEW_WORKSPACE を作ります。
+
+    計画マスタ（項目ID・実施内容・事業内容・所管課・再掲元）はそのまま引き継ぎ、今年度の
+    取りまとめ結果を「前年度の回答」として引き継ぎます（回答票に参考として表示され、
+    取りまとめでは前年度との比較シートができます）。成果指標の表には新しい年度の実績欄が
+    加わります。事業の追加・終了は、新しい作業フォルダの計画マスタを直接編集してください。
+
+    \b
+    例: nakano-xl rollover -w 令和3年度 --to R4 令和4年度
+    """
+    import nakano_xl as nx
+    from .rollover import rollover as roll
+
+    ws = nx.open_workspace(workspace)
+    new, findings = roll(ws, to_year, new_workspace, force=force)
+    click.echo(f"{new.year.label}の作業フォルダ {new.root} を作成しました（{ws.year.label}の回答を前年度分として引き継ぎ）。")
+    if findings:
+        echo_findings(findings)
+    click.echo(f"次は: 計画マスタ {new.root / new.settings.plan_file} を確認・編集してから nakano-xl distribute -w {new.root}")
+    raise SystemExit(exit_code(findings))
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from .findings import Finding
 from .layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata, safe_file_name
 from .model import Answer, Item, Status
 from .plan import check_plan
+from .rollover import compare_plans
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.measure import row_height
@@ -48,6 +49,8 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     if record is None or renew:
         record = {"distribution_id": uuid.uuid4().hex[:12]}
     result = Distribution(record["distribution_id"], findings=check_plan(ws.plan))
+    if ws.previous is not None:
+        result.findings.extend(compare_plans(ws.previous.plan, ws.plan))
     key = ws.key()
     departments = ws.plan.departments()
     sent: dict[str, dict[str, object]] = {}

@@ -260,3 +260,14 @@ def check_plan(plan: Plan) -> list[Finding]:
         out.append(finding("plan.group_department", value=group, group=group, items="、".join(ids)))
     out.extend(link_reprints(plan).findings)
     return out
+
+
+def kpis_csv(kpis: list[Kpi]) -> str:
+    """The KPI table in long form, as `load_kpis` reads it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"])
+    for kpi in kpis:
+        for v in kpi.values:
+            writer.writerow([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note])
+    return out.getvalue()

@@ -174,22 +174,40 @@ def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
 
 @cli.command()
 @workspace_option
+@click.option("--dry-run", is_flag=True,
+              help="何も書き出さず、確認事項と、前回の取りまとめから別紙1がどう変わるかを表示します。")
 @quiet_option
-def consolidate(workspace: Path, quiet: bool) -> None:
+def consolidate(workspace: Path, dry_run: bool, quiet: bool) -> None:
     """inbox/ の回答票をすべて検証・統合し、別紙1・集計・確認事項・提出状況を書き出します。
 
     inbox/ の中はサブフォルダも含めてすべて読みます。ファイル名は問いません
     （どの課の回答票かは管理情報で判断します）。結果は output/ にできます。
+    遅れて届いた回答票の影響を公表前に確かめるには --dry-run を付けます。
 
     \b
     例: nakano-xl consolidate -w 令和3年度
+        nakano-xl consolidate -w 令和3年度 --dry-run
     """
     import nakano_xl as nx
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を読み込み中", quiet) as tick:
-        result = nx.consolidate(ws, progress=tick)
+        if dry_run:
+            from .consolidate import preview
+            from .diff import describe
+
+            result, changes = preview(ws, progress=tick)
+        else:
+            result = nx.consolidate(ws, progress=tick)
     echo_result(result)
+    if dry_run:
+        click.echo("（--dry-run: ファイルは書き出していません）")
+        if changes is None:
+            click.echo("前回の取りまとめ結果がないため、比較はできません。")
+        else:
+            click.echo(f"前回の取りまとめから別紙1で変わるセル: {len(changes)}件")
+            for change in changes:
+                click.echo(f"  {describe(change)}")
     raise SystemExit(exit_code(result.findings))
 
 
@@ -200,6 +218,34 @@ def echo_result(result: Any) -> None:
     echo_findings(result.findings)
     for path in result.outputs:
         click.echo(f"  → {path}")
+
+
+@cli.command()
+@workspace_option
+@quiet_option
+def feedback(workspace: Path, quiet: bool) -> None:
+    """確認事項のある課ごとに、修正箇所に印を付けた回答票と依頼文を feedback/ に書き出します。
+
+    各課から届いた回答票のコピーに、問題のあるセルの色付けとコメント、先頭に
+    「修正のお願い」シートを加えます（保護と管理情報はそのまま）。課はそのファイルを
+    直して返送すれば、そのまま取りまとめに使えます。依頼文（<課>_依頼文.txt）と、
+    未提出の課の一覧と催促文（未提出の課.txt）も作ります。届いたファイルは変更しません。
+
+    \b
+    例: nakano-xl feedback -w 令和3年度
+    """
+    import nakano_xl as nx
+    from .feedback import write_feedback
+
+    ws = nx.open_workspace(workspace)
+    with progress_bar("回答票を読み込み中", quiet) as tick:
+        result = nx.consolidate(ws, progress=tick, write=False)
+    written = write_feedback(ws, result)
+    click.echo(f"修正をお願いする課: {len(written.workbooks)}課")
+    for department, path in written.workbooks.items():
+        click.echo(f"  {department}: {path}  {written.letters[department].name}")
+    if written.reminder:
+        click.echo(f"未提出の課の一覧と催促文: {written.reminder}")
 
 
 @cli.command()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .diff import Change, diff_answers, last_answers
 from .findings import Finding, finding, sorted_findings
-from .intake import Inbox, read_inbox
+from .intake import Inbox, missing_departments, read_inbox
 from .merge import Merged, count_statuses, merge_answers
 from .model import ANSWER_FIELDS, Answer, Status
 from .plan import check_plan
@@ -51,10 +51,7 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
         findings.extend(sub.findings)
     merged = merge_answers(ws.plan, inbox.submissions, rule=ws.settings.rules.conflict)
     findings.extend(merged.findings)
-    returned = {s.department for s in inbox.used()}
-    for dept in ws.plan.departments():
-        if dept not in returned:
-            findings.append(finding("submission.missing", department=dept, count=len(ws.plan.items_for(dept))))
+    findings.extend(missing_departments(ws, inbox))
     findings = sorted_findings(findings)
     counts = count_statuses(ws.plan, merged.answers)
     result = Consolidation(merged.answers, counts, findings, inbox, merged)

@@ -92,14 +92,22 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "再掲の表示「{value}再掲」が再掲元（{original_id}）の実施内容番号 {code} と一致しません。",
     ),
-    # --- intake: one file ---
+    # --- intake: one file (xlsx/sniff.py, xlsx/reader.py, intake/open.py) ---
     "file.unreadable": (
         Severity.ERROR,
         "ファイルを読み取れませんでした（{reason}）。このファイルの回答は取り込んでいません。",
     ),
+    "file.empty": (
+        Severity.ERROR,
+        "空のファイル（0バイト）です。保存に失敗した可能性があります。回答票を保存し直して送り直すよう依頼してください。",
+    ),
     "file.not_xlsx": (
         Severity.ERROR,
         "Excelブック（.xlsx）ではありません（{reason}）。配付した回答票に記入し、.xlsx のまま返送するよう依頼してください。",
+    ),
+    "file.encrypted": (
+        Severity.ERROR,
+        "パスワードで保護（暗号化）されたファイルのため読み取れません（{reason}）。パスワードを解除して保存し直し、送り直すよう依頼してください。",
     ),
     "file.corrupt": (
         Severity.ERROR,
@@ -133,6 +141,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.INFO,
         "{reason}のため、読み飛ばしました。",
     ),
+    "file.external_link": (
+        Severity.WARNING,
+        "外部のファイルへのリンクがあります（{value}）。リンク先は開いていません。数式には保存されている計算結果を使います。",
+    ),
+    # --- identity: whose file is it (intake/identify.py) ---
     "identity.missing": (
         Severity.ERROR,
         "配付した回答票の管理情報が見つかりません。配付したファイルに直接記入して返送するよう依頼してください。",
@@ -158,21 +171,44 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         "所管課「{department}」はこの計画で回答する課ではありません。回答は取り込んでいません。",
     ),
     "identity.renamed": (
+        Severity.WARNING,
+        "ファイル名は「{name_hint}」（{named}）ですが、管理情報では{department}の回答票です。{department}の回答として扱いました。"
+        "{named}の回答票と取り違えていないか確認してください。",
+    ),
+    "identity.unverified": (
         Severity.INFO,
-        "ファイル名は「{name_hint}」ですが、管理情報では{department}の回答票です。{department}の回答として扱いました。",
+        "{department}・{year}・配付ID {found} の回答票です。作業フォルダを指定していないため、署名"
+        "（管理情報が書き換えられていないこと）と計画マスタとの一致は確認していません。",
     ),
     "submission.superseded": (
         Severity.WARNING,
-        "{department}の回答票が複数あります。保存日時が新しい「{winner}」を採用し、このファイルは使っていません。",
+        "{department}の回答票が複数あります。同じ課のファイルは保存日時が最も新しいものを使う決まりのため、"
+        "「{winner}」（保存 {winner_saved}）を採用し、このファイル（保存 {saved}）は使っていません。",
     ),
     "submission.missing": (
         Severity.WARNING,
         "{department}からの回答票がまだ届いていません（{count}行）。",
     ),
-    # --- structure of the answer sheet ---
+    # --- structure of the workbook (intake/rows.py) ---
     "sheet.missing": (
         Severity.ERROR,
         "回答シート「{sheet}」が見つかりません。回答は取り込んでいません。",
+    ),
+    "sheet.renamed": (
+        Severity.WARNING,
+        "回答シートの名前が「{expected}」から「{sheet}」に変えられています。項目IDで回答シートと確認できたため、このシートの回答を取り込みました。",
+    ),
+    "sheet.extra": (
+        Severity.WARNING,
+        "配付した回答票にないシート「{sheet}」があります（{detail}）。このシートの内容は取り込んでいません。",
+    ),
+    "sheet.unprotected": (
+        Severity.INFO,
+        "シート「{sheet}」の保護が解除されています。固定の欄が書き換えられていないかは、ほかの確認事項で確認しています。",
+    ),
+    "sheet.drawing_text": (
+        Severity.WARNING,
+        "シート「{sheet}」に図形・テキストボックスの文字があります（「{value}」）。図形の文字は取り込んでいません。必要なら回答欄に記入するよう依頼してください。",
     ),
     "row.missing": (
         Severity.ERROR,
@@ -185,6 +221,58 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "row.duplicate": (
         Severity.ERROR,
         "項目ID「{value}」の行が複数あります。最初の行（{first}）を採用し、この行は取り込んでいません。",
+    ),
+    "row.inserted": (
+        Severity.ERROR,
+        "項目IDのない行（{row}行目）に記入があります（「{value}」）。追加された行は取り込んでいません。"
+        "回答は配付した行に記入するよう依頼してください。",
+    ),
+    "row.id_edited": (
+        Severity.ERROR,
+        "項目IDが「{value}」に書き換えられています（事業内容から見て、本来は「{expected}」の行です）。"
+        "この行の記入内容は取り込んでいません。項目IDを元に戻すよう依頼してください。",
+    ),
+    "row.reordered": (
+        Severity.INFO,
+        "行の並び順が配付時と変わっています（並べ替えられたようです）。回答は項目IDで照合して取り込みました。",
+    ),
+    "row.not_distributed": (
+        Severity.WARNING,
+        "事業内容「{content}」は計画マスタでは{department}の回答行ですが、この回答票にはありません"
+        "（配付後に計画マスタが変わったようです）。この行は未回答です。",
+    ),
+    "cell.fixed_edited": (
+        Severity.WARNING,
+        "{label}が書き換えられています（回答票:「{found}」／{source}:「{expected}」）。{source}の文言を使いました。"
+        "文言の誤りの指摘であれば、{source}を直してください。",
+    ),
+    "cell.outside": (
+        Severity.WARNING,
+        "回答欄の外に記入があります（「{value}」）。この記入は取り込んでいません。回答であれば回答欄に記入するよう依頼してください。",
+    ),
+    "cell.merged": (
+        Severity.ERROR,
+        "セルが結合されています（{value}）。結合されたセルのうち左上以外の値は読み取れないため、結合を解除して記入し直すよう依頼してください。",
+    ),
+    "cell.comment": (
+        Severity.WARNING,
+        "セルにコメント（メモ）があります（「{value}」）。コメントは取り込んでいません。回答であれば回答欄に記入するよう依頼してください。",
+    ),
+    "cell.error_value": (
+        Severity.ERROR,
+        "{label}がエラー値「{value}」です。空欄として扱います。",
+    ),
+    "formula.cached": (
+        Severity.WARNING,
+        "{label}が数式（={formula}）です。保存されていた計算結果「{value}」を回答として使いました。数式ではなく文字で記入するよう依頼してください。",
+    ),
+    "formula.no_value": (
+        Severity.ERROR,
+        "{label}が数式（={formula}）で、計算結果が保存されていません。空欄として扱います。文字で記入し直すよう依頼してください。",
+    ),
+    "formula.external": (
+        Severity.WARNING,
+        "{label}が外部のファイルを参照する数式（={formula}）です。参照先は開かず、保存されていた計算結果「{value}」を使いました。",
     ),
     # --- merging shared rows ---
     "merge.conflict": (
@@ -225,7 +313,8 @@ def finding(code: str, /, *, file: str | None = None, sheet: str | None = None,
             severity: Severity | None = None, **words: Any) -> Finding:
     """Build a finding from the catalogue: ``finding("status.invalid", value="▲", cell="C5")``."""
     default, template = CATALOGUE[code]
-    message = template.format(value=value, department=department, item_id=item_id, **words)
+    message = template.format(value=value, department=department, item_id=item_id, file=file, sheet=sheet,
+                              cell=cell, **words)
     return Finding(code, default if severity is None else severity, message, file, sheet, cell,
                    item_id, department, value)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from .findings import Finding, finding, spell
 from .model import TEXT_FIELDS, Answer, Status
@@ -21,6 +21,8 @@ from .template import Template
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # ASCII and full-width spaces, tabs, line breaks around a mark are never meant.
 _TRIM = " \t\r\n\u3000\u00a0"
+# ✖️ typed on a phone or pasted from a chat carries U+FE0F after the mark.
+_SELECTORS = "\ufe0e\ufe0f"
 
 
 def clean_text(text: str) -> str:
@@ -38,13 +40,17 @@ class MarkReading:
 
 
 def read_mark(typed: str, template: Template) -> MarkReading:
-    """The status a typed mark stands for, by the template's explicit table."""
-    text = typed.strip(_TRIM)
+    """The status a typed mark stands for, by the template's explicit table.
+
+    Surrounding spaces (ASCII and full-width) and an emoji presentation selector are trimmed;
+    a mark that needed trimming is read, but as a look-alike, so the department hears of it.
+    """
+    text = typed.strip(_TRIM).rstrip(_SELECTORS).strip(_TRIM)
     if not text:
         return MarkReading(None)
     for spec in template.marks:
         if text == spec.status.mark:
-            return MarkReading(spec.status)
+            return MarkReading(spec.status, lookalike=text != typed)
     for spec in template.marks:
         if text in spec.aliases:
             return MarkReading(spec.status, lookalike=True)

@@ -1,42 +1,78 @@
 """A guarded, streaming reader for the workbooks departments send back.
 
 Returned files are untrusted. This reader looks at the zip directory before it inflates
-anything, refuses what no department's spreadsheet program writes (macros, Strict OOXML,
-XML with a DOCTYPE), inflates each part under a size cap, and streams sheet rows up to a row
-cap. It never trusts ``<dimension>``, ``count`` attributes or ``max_row``.
+anything (entry count from the end record, then each entry's declared size, the total, the
+ratio, names), refuses what no department's spreadsheet program writes (macros, Strict
+OOXML, XML with a DOCTYPE anywhere in the package), inflates every part in chunks under a
+size cap, and streams sheet rows up to a row cap. It never trusts ``<dimension>``,
+``count`` attributes or ``max_row``.
 
 Why not openpyxl or calamine here (NOTES-clients.md): openpyxl needs ``max_row`` loops and
 hangs on bombs; calamine aborts the whole process on some hostile files. A zip +
 ElementTree reader is 4× faster than openpyxl read-only and gives what intake needs that
-the others hide: formulas *and* cached values, cell protection, merged ranges, validations.
+the others hide: formulas *and* cached values, cell protection, merged ranges, validations,
+comments.
 
-XML safety: the parts are checked for ``<!DOCTYPE``/``<!ENTITY`` on the inflated bytes
-before the C parser sees them (no DTD means no entity expansion and no external fetch),
-and the small parts go through defusedxml as well. Sheets and shared strings use the C
-parser directly because defusedxml's pure-Python path costs 1.2–1.6× on the bulk.
+XML safety: every part is scanned for ``<!DOCTYPE``/``<!ENTITY`` chunk by chunk as it is
+inflated, before the C parser sees it (no DTD means no entity expansion and no external
+fetch), and the small parts go through defusedxml as well. Sheets and shared strings use
+the C parser directly because defusedxml's pure-Python path costs 1.2–1.6× on the bulk.
+openpyxl is used elsewhere (feedback copies, tests) on files that passed here; `require_safe_xml`
+checks at start-up that it parses through defusedxml too.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import cast
 from xml.etree import ElementTree as ET
 
-import defusedxml.ElementTree as DET
-
+from ..errors import NakanoError
 from .cells import range_contains, split_a1
+from .numfmt import format_code, is_date_format, render, render_general
+from .sniff import sniff  # kept importable from here
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_DRAWING_MAIN = "http://schemas.openxmlformats.org/drawingml/2006/main"
 M = f"{{{NS_MAIN}}}"
+CHUNK = 64 * 1024
+
+# Kept for callers of the first version.
+render_number = render_general
+
+
+class UnsafeXmlSetup(NakanoError):
+    """defusedxml is missing, or openpyxl does not parse through it."""
+
+
+def require_safe_xml() -> None:
+    """Refuse to start reading returns unless defusedxml is installed and openpyxl uses it.
+
+    openpyxl switches to defusedxml only if it can import it and the environment variable
+    ``OPENPYXL_DEFUSEDXML`` is not set to anything but ``True``; without it, openpyxl would
+    expand entities in a returned file that reaches it (feedback copies are made with it).
+    """
+    try:
+        import defusedxml
+        import defusedxml.ElementTree
+    except ImportError:
+        raise UnsafeXmlSetup("defusedxml がインストールされていません。安全に読み取れないため中止します"
+                             "（pip install defusedxml で入れてください）。") from None
+    import openpyxl
+    from openpyxl.xml import functions
+
+    if not getattr(openpyxl, "DEFUSEDXML", False) or not functions.iterparse.__module__.startswith("defusedxml"):
+        raise UnsafeXmlSetup("openpyxl が defusedxml を使わない設定になっています（環境変数 OPENPYXL_DEFUSEDXML）。"
+                             "安全に読み取れないため中止します。この環境変数を外してから実行してください。")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +86,7 @@ class Limits:
     max_inflated_bytes: int = 200_000_000  # all parts together, as declared and as inflated
     max_part_bytes: int = 100_000_000  # one part (a sheet, the shared strings)
     max_entries: int = 500  # zip entries; Excel writes ~15 for our workbooks
-    max_ratio: float = 200.0  # inflated / compressed, per entry (our sheets: ~5–20)
+    max_ratio: float = 200.0  # inflated / compressed, per entry over 1 MB (our sheets: ~5–20)
     max_rows: int = 10_000  # rows read from one sheet
     max_columns: int = 64  # columns read from one sheet
 
@@ -62,6 +98,7 @@ class RefusedFile(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.inflated = 0  # bytes inflated before the file was refused (0: refused from the directory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +135,13 @@ class Sheet:
     merged: list[str] = field(default_factory=list)
     validations: list[Validation] = field(default_factory=list)
     protected: bool = False
-    rows_read: int = 0
-    truncated: bool = False  # more rows (or columns) than the limits allow
+    rows_read: int = 0  # <row> elements iterated
+    truncated: bool = False  # more rows (or columns) than the limits allow; the rest was not read
     locked_styles: frozenset[int] = frozenset()
+    outside: list[Cell] = field(default_factory=list)  # first cells with content outside the area
+    outside_count: int = 0  # all of them
+    legacy_drawing: str | None = None  # relationship id of the comments' drawing
+    drawing: str | None = None  # relationship id of shapes and text boxes
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -129,6 +170,11 @@ class Sheet:
 _UNSAFE_XML = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_EXTERNAL_REF = re.compile(r"\[\d+\]|'[^']*\[[^\]]+\][^']*'!|\[[^\]]+\.xls[xmb]?\]", re.IGNORECASE)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+               NotImplementedError, RuntimeError, zlib.error, struct.error)
+MAX_RANGES = 10_000  # merged ranges or validations kept from one sheet
+KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
 
 
 def decode_escapes(text: str) -> str:
@@ -138,24 +184,63 @@ def decode_escapes(text: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
-class XlsxFile:
-    """One .xlsx opened for reading, with every limit in force. Use as a context manager."""
+def is_external_formula(formula: str) -> bool:
+    """A formula that refers to another workbook (``[1]Sheet1!A1``, ``'C:\\[a.xlsx]S'!A1``)."""
+    return bool(_EXTERNAL_REF.search(formula))
 
-    def __init__(self, path: Path, limits: Limits = Limits()) -> None:
+
+def _entry_count_from_end(path: Path) -> int | None:
+    """The entry count from the zip's end record (zip64 too), before any directory is parsed."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(0, size - 65_557))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if count == 0xFFFF or locator >= 0:
+        record = tail.rfind(b"PK\x06\x06", 0, at)
+        if record >= 0 and record + 40 <= len(tail):
+            return int(struct.unpack_from("<Q", tail, record + 32)[0])
+    return int(count)
+
+
+class XlsxFile:
+    """One .xlsx opened for reading, with every limit in force. Use as a context manager.
+
+    ``inflated`` counts the bytes inflated so far; ``rows_read`` the sheet rows iterated.
+    """
+
+    def __init__(self, path: Path, limits: Limits = Limits(), *, scan: bool = True) -> None:
         self.path = path
         self.limits = limits
-        self._inflated = 0
+        self.inflated = 0
+        self.rows_read = 0
         size = path.stat().st_size
         if size > limits.max_file_bytes:
             raise RefusedFile("file.too_large",
                               f"ファイルが大きすぎます（{size:,}バイト、上限{limits.max_file_bytes:,}バイト）")
         try:
+            declared = _entry_count_from_end(path)
+        except OSError as e:
+            raise RefusedFile("file.corrupt", f"ファイルを開けません（{e}）") from None
+        if declared is not None and declared > limits.max_entries:
+            raise RefusedFile("file.bomb", f"zipの項目数が多すぎます（{declared:,}個、上限{limits.max_entries:,}個）")
+        try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
+        except _ZIP_ERRORS as e:
             raise RefusedFile("file.corrupt", f"Excelファイル（zip）として壊れています（{e}）") from None
         try:
             self._check_directory()
+            if scan:
+                self._scan_parts()
             self._read_package()
+        except RefusedFile as e:
+            e.inflated = self.inflated
+            self._zip.close()
+            raise
         except BaseException:
             self._zip.close()
             raise
@@ -169,65 +254,110 @@ class XlsxFile:
         if len(infos) > lim.max_entries:
             raise RefusedFile("file.bomb", f"zipの項目数が多すぎます（{len(infos):,}個、上限{lim.max_entries:,}個）")
         seen: set[str] = set()
+        seen_lower: set[str] = set()
         total = 0
         for info in infos:
             name = info.filename
-            if name in seen:
+            if name.lower() in seen_lower:
                 raise RefusedFile("file.bomb", f"zipに同じ名前の項目が重複しています（{name}）")
             seen.add(name)
-            if name.startswith("/") or ".." in name.split("/") or "\\" in name:
+            seen_lower.add(name.lower())
+            if name.startswith("/") or ".." in name.split("/") or "\\" in name or "\x00" in name:
                 raise RefusedFile("file.bomb", f"zipの項目名が不正です（{name}）")
+            if info.flag_bits & 0x1:
+                raise RefusedFile("file.encrypted", f"zipの項目 {name} が暗号化されています")
             total += info.file_size
             if info.file_size > lim.max_part_bytes:
-                raise RefusedFile("file.bomb",
-                                  f"zipの項目 {name} が大きすぎます（展開後{info.file_size:,}バイト）")
-            if info.compress_size > max(info.file_size, 0) + 1024 and info.compress_type != zipfile.ZIP_STORED:
+                raise RefusedFile("file.bomb", f"zipの項目 {name} が大きすぎます（展開後{info.file_size:,}バイトと申告、"
+                                               f"上限{lim.max_part_bytes:,}バイト）")
+            if info.compress_type != zipfile.ZIP_STORED and info.compress_size > info.file_size + 1024:
                 raise RefusedFile("file.bomb", f"zipの項目 {name} の圧縮サイズが展開後のサイズより大きく、不正です")
+            if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+                raise RefusedFile("file.bomb", f"zipの項目 {name} のサイズの申告が食い違っています")
             if info.file_size > 1_000_000 and info.file_size > lim.max_ratio * max(info.compress_size, 1):
                 raise RefusedFile("file.bomb",
-                                  f"zipの項目 {name} の圧縮率が異常です（{info.file_size / max(info.compress_size, 1):,.0f}倍）")
+                                  f"zipの項目 {name} の圧縮率が異常です（{info.file_size / max(info.compress_size, 1):,.0f}倍、"
+                                  f"上限{lim.max_ratio:,.0f}倍）")
         if total > lim.max_inflated_bytes:
-            raise RefusedFile("file.bomb", f"展開後の合計サイズが大きすぎます（{total:,}バイト、上限{lim.max_inflated_bytes:,}バイト）")
+            raise RefusedFile("file.bomb", f"展開後の合計サイズが大きすぎます（{total:,}バイトと申告、"
+                                           f"上限{lim.max_inflated_bytes:,}バイト）")
         lowered = {n.lower() for n in seen}
+        self._names = {n.lower(): n for n in seen}
         if any(n.endswith("vbaproject.bin") for n in lowered):
             raise RefusedFile("file.macro", "マクロ（VBA）を含むファイルは受け付けません")
+        if "[content_types].xml" not in lowered and "mimetype" in lowered:
+            head = self.read_part("mimetype")[:200]
+            if b"opendocument" in head:
+                raise RefusedFile("file.not_xlsx", "OpenDocument 形式（.ods など）のファイルです")
         if "[content_types].xml" not in lowered or "xl/workbook.xml" not in lowered:
-            raise RefusedFile("file.not_xlsx", "Excelブック（.xlsx）ではありません")
-        self._names = {n.lower(): n for n in seen}
+            if "[content_types].xml" in lowered and any(n.startswith("word/") or n.startswith("ppt/") for n in lowered):
+                raise RefusedFile("file.not_xlsx", "Word や PowerPoint のファイルです")
+            raise RefusedFile("file.not_xlsx", "zipファイルですが、Excelブック（.xlsx）の構造ではありません")
 
-    def read_part(self, name: str) -> bytes:
-        """Inflate one part, never more than its declared size nor the limits allow."""
+    def _stream(self, name: str) -> Iterator[bytes]:
+        """Inflate one part in chunks: never past its declared size nor the limits, never a DOCTYPE."""
         real = self._names.get(name.lower())
         if real is None:
             raise KeyError(name)
         info = self._zip.getinfo(real)
         cap = min(info.file_size, self.limits.max_part_bytes)
+        done = 0
+        tail = b""
         try:
             with self._zip.open(info) as f:
-                data = f.read(cap + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
-            raise RefusedFile("file.corrupt", f"zipの項目 {name} を展開できません（{e}）") from None
-        if len(data) > cap:
-            raise RefusedFile("file.bomb", f"zipの項目 {name} が申告より大きく展開されます")
-        self._inflated += len(data)
-        if self._inflated > self.limits.max_inflated_bytes:
-            raise RefusedFile("file.bomb", "展開後の合計サイズが上限を超えました")
-        return data
-
-    def _xml(self, name: str) -> bytes:
-        data = self.read_part(name)
-        m = _XML_ENCODING.match(data[:200])
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (m and m.group(1).lower() not in (b"utf-8", b"utf8")):
-            raise RefusedFile("file.unsafe_xml", f"{name} がUTF-8以外の文字コードで書かれています")
-        if _UNSAFE_XML.search(data):
-            raise RefusedFile("file.unsafe_xml", f"{name} にDOCTYPE宣言があります（XML爆弾などの危険があるため読みません）")
-        return data
-
-    def _parse_small(self, name: str) -> ET.Element:
-        try:
-            return DET.fromstring(self._xml(name))
+                while True:
+                    chunk = f.read(CHUNK)
+                    if not chunk:
+                        break
+                    done += len(chunk)
+                    self.inflated += len(chunk)
+                    if done > cap:
+                        raise RefusedFile("file.bomb", f"zipの項目 {name} が申告より大きく展開されます")
+                    if self.inflated > self.limits.max_inflated_bytes:
+                        raise RefusedFile("file.bomb", f"展開後の合計サイズが上限（{self.limits.max_inflated_bytes:,}バイト）を超えました")
+                    window = tail + chunk
+                    if _UNSAFE_XML.search(window):
+                        raise RefusedFile("file.unsafe_xml",
+                                          f"{name} にDOCTYPE宣言があります（XML爆弾などの危険があるため読みません）")
+                    tail = window[-16:]
+                    yield chunk
         except RefusedFile:
             raise
+        except _ZIP_ERRORS as e:
+            raise RefusedFile("file.corrupt", f"zipの項目 {name} を展開できません（{e}）") from None
+
+    def read_part(self, name: str) -> bytes:
+        """One part, whole (small parts only: the caps above still apply)."""
+        return b"".join(self._stream(name))
+
+    def _scan_parts(self) -> None:
+        """Inflate every part once, in chunks, so a DOCTYPE anywhere refuses the whole file.
+
+        openpyxl (feedback copies) would parse parts this reader never looks at.
+        """
+        for info in self._zip.infolist():
+            if not info.is_dir():
+                for _ in self._stream(info.filename):
+                    pass
+
+    def _xml_chunks(self, name: str) -> Iterator[bytes]:
+        first = True
+        for chunk in self._stream(name):
+            if first:
+                first = False
+                m = _XML_ENCODING.match(chunk[:200])
+                start = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:2]
+                if chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or (m and m.group(1).lower() not in (b"utf-8", b"utf8")) \
+                        or (start[:1] == b"<" and start[1:2] == b"\x00") or start[:1] not in (b"<", b""):
+                    raise RefusedFile("file.unsafe_xml", f"{name} がUTF-8のXMLではありません")
+            yield chunk
+
+    def _parse_small(self, name: str) -> ET.Element:
+        import defusedxml.ElementTree as DET
+
+        data = b"".join(self._xml_chunks(name))
+        try:
+            return DET.fromstring(data)
         except Exception as e:  # defusedxml raises its own classes as well as ParseError
             raise RefusedFile("file.corrupt", f"{name} を解析できません（{type(e).__name__}）") from None
 
@@ -248,17 +378,18 @@ class XlsxFile:
         self.sheets: list[SheetRef] = []
         sheets_el = book.find(f"{M}sheets")
         for el in sheets_el if sheets_el is not None else ():
-            target = rels.get(el.get(f"{{{NS_REL}}}id", ""))
-            if target is None:
+            target = rels.get(el.get(f"{{{NS_REL}}}id", ""), ("", ""))[1]
+            if not target or target.startswith("external:"):
                 continue
             self.sheets.append(SheetRef(el.get("name", ""), el.get("state", "visible"), target))
-        self.external_links = [t for t in rels.values() if "externalLink" in t]
-        self._shared_part = next((t for t in rels.values() if t.lower().endswith("sharedstrings.xml")), None)
-        self._styles_part = next((t for t in rels.values() if t.lower().endswith("styles.xml")), None)
+        self.external_links = self._external_targets(rels)
+        self._shared_part = next((t for kind, t in rels.values() if kind.endswith("/sharedStrings")), None)
+        self._styles_part = next((t for kind, t in rels.values() if kind.endswith("/styles")), None)
         self._shared: list[str] | None = None
         self._read_styles()
 
-    def _relationships(self, part: str) -> dict[str, str]:
+    def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id → (type, target part); external targets as ``external:<target>``."""
         folder, base = posixpath.split(part)
         rels_name = posixpath.join(folder, "_rels", base + ".rels")
         if rels_name.lower() not in self._names:
@@ -266,45 +397,70 @@ class XlsxFile:
         out = {}
         for el in self._parse_small(rels_name):
             target = el.get("Target", "")
+            kind = el.get("Type", "")
             if el.get("TargetMode") == "External":
-                out[el.get("Id", "")] = "external:" + target
+                out[el.get("Id", "")] = (kind, "external:" + target)
                 continue
             path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-            out[el.get("Id", "")] = path
+            out[el.get("Id", "")] = (kind, path)
         return out
+
+    def _external_targets(self, rels: dict[str, tuple[str, str]]) -> list[str]:
+        """Where the workbook's external links point. They are reported, never opened."""
+        targets: list[str] = []
+        for kind, part in rels.values():
+            if not kind.endswith("/externalLink"):
+                continue
+            if part.startswith("external:"):
+                targets.append(part[len("external:"):])
+                continue
+            link_rels = self._relationships(part) if part.lower() in self._names else {}
+            found = [t[len("external:"):] for _, t in link_rels.values() if t.startswith("external:")]
+            targets.extend(found or [part])
+        return targets
 
     def _read_styles(self) -> None:
         self._locked: set[int] = set()
-        self._date_styles: dict[int, str] = {}
-        self._percent_styles: dict[int, int] = {}
+        self._formats: dict[int, str] = {}  # style index → number format code, when not General
+        self._date_styles: set[int] = set()
         if not self._styles_part or self._styles_part.lower() not in self._names:
             self._locked = {0}
             return
         root = self._parse_small(self._styles_part)
-        custom = {int(el.get("numFmtId", "0")): el.get("formatCode", "")
-                  for el in root.iterfind(f"{M}numFmts/{M}numFmt")}
+        custom = {}
+        for el in root.iterfind(f"{M}numFmts/{M}numFmt"):
+            try:
+                custom[int(el.get("numFmtId", "0"))] = el.get("formatCode", "")
+            except ValueError:
+                continue
         xfs = root.find(f"{M}cellXfs")
         for index, xf in enumerate(xfs if xfs is not None else ()):
             prot = xf.find(f"{M}protection")
             if prot is None or prot.get("locked", "1") not in ("0", "false"):
                 self._locked.add(index)
-            fmt_id = int(xf.get("numFmtId", "0"))
-            code = custom.get(fmt_id, "")
-            if 14 <= fmt_id <= 22 or 45 <= fmt_id <= 47 or _is_date_format(code):
-                self._date_styles[index] = code
-            elif fmt_id in (9, 10) or code.endswith("%"):
-                self._percent_styles[index] = 0 if fmt_id == 9 else _decimals(code) if code else 2
+            try:
+                code = format_code(int(xf.get("numFmtId", "0")), custom)
+            except ValueError:
+                code = "General"
+            if code not in ("General", "@"):
+                self._formats[index] = code
+                if is_date_format(code):
+                    self._date_styles.add(index)
 
     def shared_strings(self) -> list[str]:
         if self._shared is None:
             self._shared = []
             if self._shared_part and self._shared_part.lower() in self._names:
-                data = self._xml(self._shared_part)
+                parser: ET.XMLPullParser = ET.XMLPullParser(events=("end",))
                 try:
-                    for _, el in ET.iterparse(io.BytesIO(data)):
-                        if el.tag == f"{M}si":
-                            self._shared.append(_rich_text(el))
-                            el.clear()
+                    for chunk in self._xml_chunks(self._shared_part):
+                        parser.feed(chunk)
+                        for _, node in _events(parser):
+                            el = node
+                            if el.tag == f"{M}si":
+                                self._shared.append(_rich_text(el))
+                                el.clear()
+                    parser.close()
                 except ET.ParseError as e:
                     raise RefusedFile("file.corrupt", f"共有文字列を解析できません（{e}）") from None
         return self._shared
@@ -314,57 +470,112 @@ class XlsxFile:
     def sheet(self, name: str) -> SheetRef | None:
         return next((s for s in self.sheets if s.name == name), None)
 
-    def read_sheet(self, ref: SheetRef, *, max_rows: int | None = None, max_col: int | None = None) -> Sheet:
-        """Stream a worksheet: cells up to the row and column caps, then merges and validations."""
+    def read_sheet(self, ref: SheetRef, *, max_rows: int | None = None, max_col: int | None = None,
+                   area: tuple[int, int] | None = None) -> Sheet:
+        """Stream a worksheet: cells up to the row and column caps, then merges and validations.
+
+        Without ``area`` every cell within the caps is kept. With ``area = (rows, cols)`` only
+        the cells inside ``A1`` to that corner are kept; cells with content outside it (up to
+        the caps) are listed in ``outside`` (the first `KEEP_OUTSIDE`) and counted, so nothing
+        typed there goes unseen. Rows past the cap are never iterated: ``truncated`` says so.
+        """
         rows_cap = min(max_rows or self.limits.max_rows, self.limits.max_rows)
         col_cap = min(max_col or self.limits.max_columns, self.limits.max_columns)
+        if area is not None:
+            # Outside the area we still look, up to the workspace limits, for typed content.
+            rows_cap, col_cap = self.limits.max_rows, self.limits.max_columns
         sheet = Sheet(ref.name, ref.state, locked_styles=frozenset(self._locked))
-        data = self._xml(ref.part)
-        strings = None
-        row_no = 0
+        strings: list[str] | None = None
+        parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
+        sheet_data: ET.Element | None = None
+        row_el: ET.Element | None = None
+        row_no = col_no = 0
+        cells_in_row = 0
+        done = False
         try:
-            for _, el in ET.iterparse(io.BytesIO(data)):
-                tag = el.tag
-                if tag == f"{M}row":
-                    sheet.rows_read += 1
-                    row_no = int(el.get("r") or row_no + 1)
-                    if sheet.rows_read > rows_cap or row_no > rows_cap:
-                        sheet.truncated = True
-                        break
-                    col_no = 0
-                    for c in el.iterfind(f"{M}c"):
-                        ref_a1 = c.get("r")
-                        col_no = split_a1(ref_a1)[1] if ref_a1 else col_no + 1
-                        if col_no > col_cap:
-                            if _has_content(c):
+            for chunk in self._xml_chunks(ref.part):
+                parser.feed(chunk)
+                for event, el in _events(parser):
+                    tag = el.tag
+                    if event == "start":
+                        if tag == f"{M}row":
+                            sheet.rows_read += 1
+                            self.rows_read += 1
+                            try:
+                                row_no = int(el.get("r") or row_no + 1)
+                            except ValueError:
+                                row_no += 1
+                            if row_no > rows_cap or sheet.rows_read > rows_cap:
                                 sheet.truncated = True
-                            continue
-                        if strings is None and c.get("t") == "s":
-                            strings = self.shared_strings()
-                        cell = self._cell(row_no, col_no, c, strings or [])
-                        if cell is not None:
-                            sheet.cells[(row_no, col_no)] = cell
-                    el.clear()
-                elif tag == f"{M}mergeCell":
-                    ref_range = el.get("ref")
-                    if ref_range:
-                        sheet.merged.append(ref_range)
-                elif tag == f"{M}dataValidation":
-                    sheet.validations.append(Validation(
-                        ranges=tuple(el.get("sqref", "").split()),
-                        type=el.get("type", ""),
-                        formula1=(el.findtext(f"{M}formula1") or ""),
-                        error_style=el.get("errorStyle", "stop"),
-                    ))
-                elif tag == f"{M}sheetProtection":
-                    sheet.protected = el.get("sheet") in ("1", "true")
+                                done = True
+                                break
+                            row_el, col_no, cells_in_row = el, 0, 0
+                        elif tag == f"{M}sheetData":
+                            sheet_data = el
+                        elif tag == f"{M}sheetProtection":
+                            sheet.protected = el.get("sheet") in ("1", "true")
+                        elif tag == f"{M}legacyDrawing":
+                            sheet.legacy_drawing = el.get(f"{{{NS_REL}}}id")
+                        elif tag == f"{M}drawing":
+                            sheet.drawing = el.get(f"{{{NS_REL}}}id")
+                        continue
+                    if tag == f"{M}c":
+                        ref_a1 = el.get("r")
+                        try:
+                            col_no = split_a1(ref_a1)[1] if ref_a1 else col_no + 1
+                        except ValueError:
+                            col_no += 1
+                        cells_in_row += 1
+                        if cells_in_row > col_cap * 4 and cells_in_row > 1000:
+                            # More cell elements in one row than any real sheet writes.
+                            sheet.truncated = True
+                            done = True
+                            break
+                        if col_no > col_cap:
+                            if _has_content(el):
+                                sheet.truncated = True
+                        else:
+                            if strings is None and el.get("t") == "s":
+                                strings = self.shared_strings()
+                            cell = self._cell(row_no, col_no, el, strings or [])
+                            if cell is not None:
+                                if area is None or (row_no <= area[0] and col_no <= area[1]):
+                                    sheet.cells[(row_no, col_no)] = cell
+                                elif cell.text or cell.formula is not None:
+                                    sheet.outside_count += 1
+                                    if len(sheet.outside) < KEEP_OUTSIDE:
+                                        sheet.outside.append(cell)
+                        if row_el is not None:
+                            row_el.remove(el)  # keep memory flat, whatever the row holds
+                    elif tag == f"{M}row":
+                        if sheet_data is not None:
+                            sheet_data.remove(el)
+                        row_el = None
+                    elif tag == f"{M}mergeCell":
+                        if len(sheet.merged) < MAX_RANGES and el.get("ref"):
+                            sheet.merged.append(el.get("ref", ""))
+                    elif tag == f"{M}dataValidation":
+                        if len(sheet.validations) < MAX_RANGES:
+                            sheet.validations.append(Validation(
+                                ranges=tuple(el.get("sqref", "").split()),
+                                type=el.get("type", ""),
+                                formula1=(el.findtext(f"{M}formula1") or ""),
+                                error_style=el.get("errorStyle", "stop"),
+                            ))
+                if done:
+                    break
+            if not done:
+                parser.close()
         except ET.ParseError as e:
             raise RefusedFile("file.corrupt", f"シート「{ref.name}」を解析できません（{e}）") from None
         return sheet
 
     def _cell(self, row: int, col: int, c: ET.Element, strings: list[str]) -> Cell | None:
         t = c.get("t", "n")
-        style = int(c.get("s") or 0)
+        try:
+            style = int(c.get("s") or 0)
+        except ValueError:
+            style = 0
         f_el = c.find(f"{M}f")
         formula = (f_el.text or "") if f_el is not None else None
         v = c.findtext(f"{M}v")
@@ -372,9 +583,10 @@ class XlsxFile:
             is_el = c.find(f"{M}is")
             text = _rich_text(is_el) if is_el is not None else ""
             return Cell(row, col, text, "text", formula, True, style)
-        if v is None:
+        if v is None or (v == "" and t not in ("str", "s")):
             if formula is None:
                 return None  # a styled empty cell
+            # openpyxl writes <v/> after a formula it could not compute: no cached value.
             return Cell(row, col, "", "formula-text", formula, False, style)
         if t == "s":
             try:
@@ -386,15 +598,56 @@ class XlsxFile:
             return Cell(row, col, decode_escapes(v), "text" if t == "str" else "error", formula, True, style)
         if t == "b":
             return Cell(row, col, "TRUE" if v.strip() in ("1", "true") else "FALSE", "bool", formula, True, style)
+        if t == "d":  # ISO 8601 date cells (Strict-ish writers); shown as the date part
+            return Cell(row, col, _iso_date_text(v), "date", formula, True, style)
         try:
             number = float(v)
         except ValueError:
             return Cell(row, col, v, "text", formula, True, style)
-        if style in self._date_styles:
-            return Cell(row, col, _render_date(number, self.date1904), "date", formula, True, style)
-        if style in self._percent_styles:
-            return Cell(row, col, f"{number * 100:.{self._percent_styles[style]}f}%", "number", formula, True, style)
-        return Cell(row, col, render_number(number), "number", formula, True, style)
+        code = self._formats.get(style)
+        if code is None:
+            return Cell(row, col, render_general(number), "number", formula, True, style)
+        kind = "date" if style in self._date_styles else "number"
+        return Cell(row, col, render(number, code, date1904=self.date1904), kind, formula, True, style)
+
+    # -- what sits beside the cells ----------------------------------------------------
+
+    def comments(self, ref: SheetRef) -> list[tuple[str, str, str]]:
+        """(A1, author, text) of every note on a sheet: typed by someone, so never ignored."""
+        rels = self._relationships(ref.part)
+        out: list[tuple[str, str, str]] = []
+        for kind, part in rels.values():
+            if not kind.endswith("/comments") or part.lower() not in self._names:
+                continue
+            root = self._parse_small(part)
+            authors = [a.text or "" for a in root.iterfind(f"{M}authors/{M}author")]
+            for el in root.iterfind(f"{M}commentList/{M}comment"):
+                text_el = el.find(f"{M}text")
+                text = _rich_text(text_el) if text_el is not None else ""
+                try:
+                    author = authors[int(el.get("authorId", "-1"))]
+                except (ValueError, IndexError):
+                    author = ""
+                out.append((el.get("ref", ""), author, text))
+                if len(out) >= KEEP_OUTSIDE:
+                    return out
+        return out
+
+    def drawing_texts(self, ref: SheetRef) -> list[str]:
+        """Texts of the text boxes and shapes drawn on a sheet."""
+        rels = self._relationships(ref.part)
+        out: list[str] = []
+        for kind, part in rels.values():
+            if not kind.endswith("/drawing") or part.lower() not in self._names:
+                continue
+            root = self._parse_small(part)
+            for body in root.iter(f"{{{NS_DRAWING_MAIN}}}p"):
+                text = "".join(t.text or "" for t in body.iter(f"{{{NS_DRAWING_MAIN}}}t"))
+                if text.strip():
+                    out.append(text)
+                    if len(out) >= KEEP_OUTSIDE:
+                        return out
+        return out
 
     # -- context manager ---------------------------------------------------------------
 
@@ -406,6 +659,11 @@ class XlsxFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _events(parser: ET.XMLPullParser) -> Iterator[tuple[str, ET.Element]]:
+    """Start and end events only, so every item is an element (typeshed allows more)."""
+    return cast(Iterator[tuple[str, ET.Element]], parser.read_events())
 
 
 def _rich_text(el: ET.Element) -> str:
@@ -427,57 +685,22 @@ def _has_content(c: ET.Element) -> bool:
     return c.find(f"{M}v") is not None or c.find(f"{M}is") is not None or c.find(f"{M}f") is not None
 
 
-def render_number(number: float) -> str:
-    """A number as Excel's General format shows it: ``46`` not ``46.0``."""
-    if number != number or number in (float("inf"), float("-inf")):
-        return str(number)
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return f"{number:.15g}"
-
-
-_DATE_CODE = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|[yYmMdDhHsSeg]')
-
-
-def _is_date_format(code: str) -> bool:
-    # Quoted literals, [colour]/[locale] blocks and escaped characters are not date parts.
-    return any(tok[0] not in '"[\\' for tok in _DATE_CODE.findall(code.replace("General", "")))
-
-
-def _decimals(code: str) -> int:
-    m = re.search(r"\.(0+)", code)
-    return len(m.group(1)) if m else 0
-
-
-def _render_date(serial: float, date1904: bool) -> str:
-    """An Excel date serial as a Japanese desk shows it by default: ``2022/4/1``."""
-    base = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+def _iso_date_text(v: str) -> str:
+    date, _, time = v.partition("T")
     try:
-        moment = base + dt.timedelta(days=serial)
-    except OverflowError:
-        return render_number(serial)
-    text = f"{moment.year}/{moment.month}/{moment.day}"
-    seconds = round((serial % 1) * 86400)
-    if seconds:
-        h, rem = divmod(seconds, 3600)
-        text += f" {h}:{rem // 60:02d}"
+        y, m, d = (int(p) for p in date.split("-"))
+    except ValueError:
+        return v
+    text = f"{y}/{m}/{d}"
+    if time and time[:5] not in ("00:00", ""):
+        text += f" {int(time[:2])}:{time[3:5]}"
     return text
-
-
-def sniff(head: bytes) -> str:
-    """What a file is, from its first bytes: ``zip``, ``ole``, ``html``, ``empty`` or ``unknown``."""
-    if not head:
-        return "empty"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "ole"
-    lowered = head.lstrip()[:200].lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<table" in lowered:
-        return "html"
-    return "unknown"
 
 
 def iter_rows(sheet: Sheet, first_row: int) -> Iterator[int]:
     """Row numbers that hold any cell, from ``first_row`` on, in order."""
     return iter(sorted({r for r, _ in sheet.cells if r >= first_row}))
+
+
+__all__ = ["Cell", "Limits", "RefusedFile", "Sheet", "SheetRef", "UnsafeXmlSetup", "Validation", "XlsxFile",
+           "decode_escapes", "is_external_formula", "render_number", "require_safe_xml", "sniff"]

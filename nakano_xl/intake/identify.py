@@ -1,0 +1,124 @@
+"""Identity: whose workbook is this — from its signed metadata, never from its name.
+
+The metadata sheet may be very hidden (as distributed) or hidden (LibreOffice turns very
+hidden into hidden on save); it is looked up by the template's name for it and, failing
+that, by its first row (``format``, ``nakano-xl/1``) on any sheet, so a renamed metadata
+sheet still identifies the file (the signature still has to hold).
+
+With a workspace, a file is used only when its year, signature, distribution, template
+version and department all check out. Without one (``nakano-xl check`` on a department's
+desk), the signature cannot be checked; the file is read for everything else and an info
+finding says what was not checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from ..findings import Finding, finding
+from ..layout import FORMAT, Metadata, safe_file_name
+from ..model import FiscalYear
+from ..workspace import Workspace
+from ..xlsx.reader import RefusedFile, SheetRef, XlsxFile
+
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def find_metadata(book: XlsxFile, sheet_name: str) -> tuple[Metadata | None, SheetRef | None]:
+    """The metadata and the sheet holding it: the named sheet first, then any hidden, then any."""
+    named = book.sheet(sheet_name)
+    others = sorted((s for s in book.sheets if s is not named), key=lambda s: s.state == "visible")
+    for ref in ([named] if named else []) + others:
+        head = book.read_sheet(ref, max_rows=1, max_col=2)
+        if head.text(1, 1) != "format" or head.text(1, 2) != FORMAT:
+            continue
+        meta = Metadata.from_sheet(book.read_sheet(ref, max_col=2))
+        if meta is not None:
+            return meta, ref
+    return None, None
+
+
+def check_identity(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
+    """The file is ours, for this year, this distribution and this layout — or a finding.
+
+    The year is looked at before the signature: a file from last year's workspace fails both,
+    and "this is last year's file" is the message a coordinator can act on.
+    """
+    dept = meta.department
+    if meta.fiscal_year != ws.year.code:
+        return finding("identity.other_year", file=rel, department=dept, found=year_label(meta.fiscal_year),
+                       expected=ws.year.label)
+    if not meta.verify(ws.key()):
+        return finding("identity.bad_signature", file=rel, department=dept)
+    record = ws.distribution() or {}
+    current = record.get("distribution_id")
+    if current and meta.distribution_id != current:
+        return finding("identity.other_distribution", file=rel, department=dept, found=meta.distribution_id,
+                       expected=current)
+    if meta.template != ws.template.name or meta.template_version != ws.template.version:
+        return finding("identity.other_template", file=rel, department=dept,
+                       found=f"{meta.template} 版{meta.template_version}",
+                       expected=f"{ws.template.name} 版{ws.template.version}")
+    if dept not in ws.plan.departments():
+        return finding("identity.unknown_department", file=rel, department=dept)
+    return None
+
+
+def year_label(code: str) -> str:
+    try:
+        return FiscalYear.parse(code).label
+    except Exception:  # a hostile metadata value: show it as it is
+        return code
+
+
+def unverified(meta: Metadata, rel: str) -> Finding:
+    """What `check` without a workspace says about identity: who the file claims to be."""
+    return finding("identity.unverified", file=rel, department=meta.department, year=year_label(meta.fiscal_year),
+                   found=meta.distribution_id)
+
+
+def renamed(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
+    """A warning when the file's name names another department than its metadata.
+
+    A name that names no department ("回答.xlsx") says nothing and gets no finding; the
+    longest department name found counts, so 税務課 inside 資産税務課 does not.
+    """
+    stem = Path(rel).stem
+    own = safe_file_name(meta.department)
+    if own in stem:
+        return None
+    named = [d for d in ws.plan.departments() if safe_file_name(d) in stem and d != meta.department]
+    if not named:
+        return None
+    longest = max(named, key=len)
+    return finding("identity.renamed", file=rel, department=meta.department, name_hint=Path(rel).name,
+                   named=longest)
+
+
+_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>")
+
+
+def read_saved_at(book: XlsxFile) -> dt.datetime | None:
+    """When the file was last saved, from docProps/core.xml (Excel and LibreOffice both write it)."""
+    try:
+        data = book.read_part("docProps/core.xml")
+    except (KeyError, RefusedFile):
+        return None
+    m = _MODIFIED.search(data[:100_000])
+    if not m:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(m.group(1).decode("ascii").strip().replace("Z", "+00:00"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def format_saved_at(moment: dt.datetime | None) -> str:
+    """``2022/5/20 14:03`` in Japan time, as a coordinator reads it; ``不明`` when unknown."""
+    if moment is None:
+        return "不明"
+    t = moment.astimezone(JST)
+    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"

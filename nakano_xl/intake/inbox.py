@@ -1,0 +1,201 @@
+"""The inbox (and `check`'s list of files): each file opened, identified and read, never a crash.
+
+For each file, whatever its name or extension: skip OS litter, decide the type from the
+first bytes, open it with every limit in force, identify it by its signed metadata, then
+read it. Anything unexpected while reading one file becomes a finding for that file and
+the run goes on with the next.
+
+Two files of one department: the most recently saved one (``dcterms:modified`` in the
+file, the time the department's Excel saved it — not the time it arrived) is used, the
+other is listed as superseded, with both times in the finding. Equal times are decided by
+the file name, so the outcome never depends on the order of a directory listing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import NakanoError
+from ..findings import Finding, finding
+from ..layout import Metadata, safe_file_name
+from ..model import FiscalYear
+from ..template import Template, load_template
+from ..workspace import Workspace
+from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
+from .identify import check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
+from .open import open_workbook
+from .rows import Reading, read_workbook, sent_copy
+from .submission import FileRecord, Inbox, Submission
+
+Progress = Callable[[int, int], None]
+
+
+def list_inbox(inbox: Path) -> list[Path]:
+    """Every file under the inbox, subfolders too, in a stable order."""
+    if not inbox.is_dir():
+        return []
+    return sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.relative_to(inbox).as_posix())
+
+
+def read_inbox(ws: Workspace, *, progress: Progress | None = None) -> Inbox:
+    """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``."""
+    require_safe_xml()
+    limits = ws.settings.limits
+    paths = list_inbox(ws.inbox)
+    inbox = Inbox([], [], [], limits)
+    for done, path in enumerate(paths, start=1):
+        rel = path.relative_to(ws.inbox).as_posix()
+        sub, found, record = read_file_safely(path, rel, ws=ws, limits=limits)
+        inbox.files.append(record)
+        if sub is None:
+            inbox.findings.extend(found)
+        else:
+            sub.findings.extend(found)
+            inbox.submissions.append(sub)
+        if progress:
+            progress(done, len(paths))
+    resolve_duplicates(inbox.submissions)
+    return inbox
+
+
+def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
+                     limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
+    """`read_file`, with anything unexpected turned into a finding for this file."""
+    try:
+        return read_file(path, rel, ws=ws, limits=limits)
+    except NakanoError:
+        raise  # the workspace itself is broken (signing key unreadable): the run stops
+    except Exception as e:  # one bad file must never stop the run
+        size = path.stat().st_size if path.exists() else 0
+        return None, [finding("file.unreadable", file=rel, reason=f"予期しないエラー: {type(e).__name__}: {e}")], \
+            FileRecord(rel, "unknown", size)
+
+
+def read_file(path: Path, rel: str, *, ws: Workspace | None,
+              limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
+    """Read one file; the findings are about this file only. ``rel`` is the name findings use."""
+    size = path.stat().st_size
+    book, kind, found, inflated = open_workbook(path, rel, limits)
+    if book is None:
+        return None, found, FileRecord(rel, kind, size, inflated)
+    with book:
+        try:
+            sub, more = read_book(book, rel, ws)
+        except RefusedFile as e:  # a part refused while reading (a corrupt sheet): nothing of it is used
+            sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
+        record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)
+    return sub, found + more, record
+
+
+def read_book(book: XlsxFile, rel: str, ws: Workspace | None) -> tuple[Submission | None, list[Finding]]:
+    hint = ws.template if ws else load_template()
+    meta, meta_ref = find_metadata(book, hint.input["metadata_sheet"])
+    if meta is None:
+        return None, [finding("identity.missing", file=rel)]
+    if ws is not None:
+        problem = check_identity(ws, meta, rel)
+        if problem:
+            return None, [problem]
+        reading, first = workspace_reading(ws, meta, rel)
+    else:
+        standalone = standalone_reading(meta, rel)
+        if isinstance(standalone, Finding):
+            return None, [standalone]
+        reading, first = standalone, [unverified(meta, rel)]
+    sub = Submission(rel, meta.department, meta, read_saved_at(book))
+    return sub, first + list(read_workbook(book, reading, sub, meta_ref))
+
+
+def workspace_reading(ws: Workspace, meta: Metadata, rel: str) -> tuple[Reading, list[Finding]]:
+    dept = meta.department
+    mine = {i.item_id for i in ws.plan.items_for(dept)}
+    record = (ws.distribution() or {}).get("departments", {}).get(dept)
+    sent = sent_copy(ws.outbox, record.get("file", safe_file_name(dept) + ".xlsx"), record) if record else None
+    reading = Reading(rel, dept, meta, ws.template, tuple(i for i in meta.item_ids if i in mine), ws.plan, ws.year,
+                      sent)
+    hint = renamed(ws, meta, rel)
+    return reading, [hint] if hint else []
+
+
+def standalone_reading(meta: Metadata, rel: str) -> Reading | Finding:
+    """Without a workspace: the template named in the file, and the signed-but-unverified item ids."""
+    try:
+        template: Template = load_template(meta.template)
+    except NakanoError:
+        template = load_template()
+    if template.name != meta.template or template.version != meta.template_version:
+        return finding("identity.other_template", file=rel, department=meta.department,
+                       found=f"{meta.template} 版{meta.template_version}",
+                       expected=f"{template.name} 版{template.version}")
+    try:
+        year: FiscalYear | None = FiscalYear.parse(meta.fiscal_year)
+    except Exception:
+        year = None
+    return Reading(rel, meta.department, meta, template, meta.item_ids, None, year, None)
+
+
+def resolve_duplicates(submissions: list[Submission]) -> None:
+    """Two files of one department: the most recently saved one is used, the other superseded."""
+    by_dept: dict[str, list[Submission]] = {}
+    for sub in submissions:
+        by_dept.setdefault(sub.department, []).append(sub)
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    for subs in by_dept.values():
+        if len(subs) < 2:
+            continue
+
+        def when(s: Submission) -> tuple[dt.datetime, str]:
+            return (s.saved_at or epoch, s.file)
+
+        winner = max(subs, key=when)
+        for sub in subs:
+            if sub is not winner:
+                # Its answers are not used, so its own problems no longer matter; the one
+                # finding says so, and names the file that is used instead.
+                sub.used = False
+                sub.findings = [finding("submission.superseded", file=sub.file, department=sub.department,
+                                        winner=winner.file, winner_saved=format_saved_at(winner.saved_at),
+                                        saved=format_saved_at(sub.saved_at))]
+
+
+def missing_departments(ws: Workspace, inbox: Inbox) -> list[Finding]:
+    """A warning for every department that has not (yet) sent a usable workbook."""
+    returned = {s.department for s in inbox.used()}
+    return [finding("submission.missing", department=d, count=len(ws.plan.items_for(d)))
+            for d in ws.plan.departments() if d not in returned]
+
+
+@dataclass
+class CheckedFile:
+    """One file given to `check_files`: what it is, whose it is, what is wrong with it."""
+
+    path: Path
+    record: FileRecord
+    submission: Submission | None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
+                limits: Limits | None = None) -> list[CheckedFile]:
+    """Check returned files before consolidating, one by one (``nakano-xl check``).
+
+    With a workspace, everything consolidate checks for one file: identity and signature,
+    the plan's fixed texts, rows, values. Without one, everything that the file alone can
+    tell: safe open, metadata, layout, rows against the item ids in the metadata, values —
+    but not the signature nor the plan (an info finding says so). Findings name the file as
+    given.
+
+    >>> [f.code for f in check_files([Path("情報システム課.xlsx")])[0].findings]  # doctest: +SKIP
+    ['identity.unverified']
+    """
+    require_safe_xml()
+    lim = ws.settings.limits if ws is not None else (limits or Limits())
+    out = []
+    for path in paths:
+        name = str(path)
+        sub, found, record = read_file_safely(path, name, ws=ws, limits=lim)
+        out.append(CheckedFile(path, record, sub, found))
+    return out

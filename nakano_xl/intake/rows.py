@@ -1,0 +1,346 @@
+"""Structure and values: the answer rows by item id, and every other typed cell accounted for.
+
+Rows are matched by the item id in their last column, never by position, so a sorted sheet
+still reads right. A row can only answer an item this file was distributed for (the signed
+list in the metadata, narrowed to what the plan still assigns to the department): a
+department can never write a row that is not its own.
+
+Nothing typed is dropped without a finding: cells outside the answer columns, rows without
+an item id, extra sheets, notes (comments), text boxes, merged cells, formulas. Fixed cells
+(実施内容, 事業内容, 所管課, headers) are compared with the plan; the plan's text wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..findings import Finding, Severity, finding
+from ..layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata
+from ..model import ANSWER_FIELDS, FiscalYear, Plan
+from ..template import Template
+from ..validate import RowInput, check_row
+from ..xlsx.cells import a1, split_range
+from ..xlsx.reader import Cell, RefusedFile, Sheet, SheetRef, XlsxFile, is_external_formula
+from .submission import Submission
+
+# Rows read below the last distributed row, to catch inserted rows and notes under the
+# table (at least this many, or as many again as the table has).
+EXTRA_ROWS = 50
+# The cells distribute writes above the header: title, department line, deadline, note.
+TITLE_CELLS = {(TITLE_ROW, 1), (DEPARTMENT_ROW, 1), (DEPARTMENT_ROW, 5), (NOTE_ROW, 1)}
+PREVIEW = 40
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one returned workbook is read against."""
+
+    file: str  # as named in findings
+    department: str
+    meta: Metadata
+    template: Template
+    assigned: tuple[str, ...]  # item ids this file may answer, in distributed order
+    plan: Plan | None = None  # None without a workspace: fixed texts are not compared
+    year: FiscalYear | None = None  # None when the metadata's year cannot be read
+    sent: Path | None = None  # the workbook as distributed, when the outbox still holds it
+
+    @property
+    def where(self) -> dict[str, Any]:
+        return {"file": self.file, "department": self.department}
+
+    def headers(self) -> list[str] | None:
+        if self.year is None:
+            return None
+        return self.template.headers(self.year) + [self.template.input["item_id_header"]]
+
+    def labels(self) -> dict[str, str]:
+        """Field → the column header a person reads (with this year's wording)."""
+        keys = [c.key for c in self.template.columns]
+        headers = self.headers() or [c.header for c in self.template.columns]
+        return dict(zip(keys, headers))
+
+
+def preview(text: str) -> str:
+    """A typed text short enough for a message, line breaks shown."""
+    flat = text.replace("\r\n", "\n").replace("\n", "↵")
+    return flat if len(flat) <= PREVIEW else flat[:PREVIEW] + "…"
+
+
+def typed(cell: Cell | None) -> bool:
+    return cell is not None and (cell.text != "" or cell.formula is not None)
+
+
+def shown(cell: Cell) -> str:
+    return cell.text if cell.text != "" else f"={cell.formula}"
+
+
+def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRef | None) -> Iterator[Finding]:
+    """Every finding about the structure and values of one identified workbook; fills ``sub``."""
+    for target in book.external_links:
+        yield finding("file.external_link", value=preview(target), **r.where)
+    ref, was_renamed = find_answer_sheet(book, r, meta_ref)
+    if ref is None:
+        yield finding("sheet.missing", sheet=r.meta.answer_sheet, **r.where)
+    else:
+        if was_renamed:
+            yield finding("sheet.renamed", sheet=ref.name, expected=r.meta.answer_sheet, **r.where)
+        yield from read_answer_sheet(book, ref, r, sub)
+    yield from read_other_sheets(book, r, ref, meta_ref)
+    ours = getattr(r.template, "feedback", {}) or {}
+    for other in book.sheets:
+        if other is meta_ref:
+            continue
+        for at, author, text in book.comments(other):
+            if author and author == ours.get("comment_author"):
+                continue  # the coordinator's own notes on a feedback copy (差し戻し)
+            yield finding("cell.comment", sheet=other.name, cell=at or None, value=preview(text), **r.where)
+        texts = book.drawing_texts(other)
+        if texts:
+            yield finding("sheet.drawing_text", sheet=other.name, value=preview(" / ".join(texts)), **r.where)
+
+
+def find_answer_sheet(book: XlsxFile, r: Reading, meta_ref: SheetRef | None) -> tuple[SheetRef | None, bool]:
+    """The answer sheet by its name, or — renamed — the sheet whose id column holds our item ids."""
+    ref = book.sheet(r.meta.answer_sheet)
+    if ref is not None:
+        return ref, False
+    cols = InputColumns.of(r.template)
+    wanted = set(r.assigned)
+    for candidate in book.sheets:
+        if candidate is meta_ref or candidate.name == r.template.input["instructions_sheet"]:
+            continue
+        sheet = book.read_sheet(candidate, max_rows=FIRST_ROW + len(r.meta.item_ids) + EXTRA_ROWS,
+                                max_col=cols.width)
+        if any(sheet.text(row, cols.item_id).strip() in wanted for row, col in sheet.cells if col == cols.item_id):
+            return candidate, True
+    return None, False
+
+
+def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission) -> Iterator[Finding]:
+    cols = InputColumns.of(r.template)
+    n = len(r.meta.item_ids)
+    area_rows = FIRST_ROW + n - 1 + max(EXTRA_ROWS, n)
+    sheet = book.read_sheet(ref, area=(area_rows, cols.width))
+    where = {**r.where, "sheet": ref.name}
+    if sheet.truncated:
+        lim = book.limits
+        yield finding("file.too_many_rows", reason=f"読み取るのは{lim.max_rows:,}行目・{lim.max_columns}列目まで",
+                      **where)
+    if not sheet.protected:
+        yield finding("sheet.unprotected", **where)
+    headers = r.headers()
+    if headers is not None:
+        for col, expected in enumerate(headers, start=1):
+            found = sheet.text(HEADER_ROW, col)
+            if found != expected:
+                yield finding("cell.fixed_edited", cell=a1(HEADER_ROW, col), label="見出し", found=preview(found),
+                              expected=expected, source="様式", **where)
+    for (row, col), cell in sorted(sheet.cells.items()):
+        if row < HEADER_ROW and (row, col) not in TITLE_CELLS and typed(cell):
+            yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
+    yield from merged_cells(sheet, cols, where)
+    yield from read_rows(sheet, cols, r, sub, where)
+    for cell in sheet.outside:
+        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+    if sheet.outside_count > len(sheet.outside):
+        yield finding("cell.outside", value=f"ほかに{sheet.outside_count - len(sheet.outside)}個のセル", **where)
+
+
+def merged_cells(sheet: Sheet, cols: InputColumns, where: dict[str, Any]) -> Iterator[Finding]:
+    """A distributed answer sheet has no merged cells: every merge is someone's edit."""
+    answer_cols = [cols.col(k) for k in ANSWER_FIELDS]
+    for rng in sheet.merged:
+        try:
+            r1, c1, r2, c2 = split_range(rng)
+        except ValueError:
+            continue
+        over_answers = r2 >= FIRST_ROW and any(c1 <= c <= c2 for c in answer_cols)
+        yield finding("cell.merged", cell=a1(r1, c1), value=rng,
+                      severity=Severity.ERROR if over_answers else Severity.WARNING, **where)
+
+
+def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
+              where: dict[str, Any]) -> Iterator[Finding]:
+    """Read the answer rows by item id; every typed value lands in an answer or a finding."""
+    allowed = set(r.assigned)
+    labels = r.labels()
+    first_row_of: dict[str, int] = {}
+    foreign: list[int] = []
+    for row in sorted({row for row, _ in sheet.cells if row >= FIRST_ROW}):
+        item_id = sheet.text(row, cols.item_id).strip()
+        if item_id in allowed:
+            if item_id in first_row_of:
+                yield finding("row.duplicate", cell=a1(row, cols.item_id), value=item_id, item_id=item_id,
+                              first=f"{first_row_of[item_id]}行目", **where)
+                continue
+            first_row_of[item_id] = row
+            yield from compare_fixed(sheet, row, item_id, cols, r, labels, where)
+            texts: dict[str, str] = {}
+            cells: dict[str, str] = {}
+            for key in ANSWER_FIELDS:
+                at = a1(row, cols.col(key))
+                cells[key] = at
+                texts[key], found = cell_text(sheet.get(row, cols.col(key)), labels.get(key, key), at,
+                                              {**where, "item_id": item_id})
+                yield from found
+            answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
+                                      department=r.department)
+            sub.answers[item_id] = answer
+            sub.cells[item_id] = cells
+            yield from found
+        elif item_id:
+            foreign.append(row)
+        else:
+            yield from stray_row(sheet, row, cols, where)
+    missing = [i for i in r.assigned if i not in first_row_of]
+    for row in foreign:
+        yield foreign_row(sheet, row, cols, r, missing, where)
+    for item_id in missing:
+        item = r.plan.get(item_id) if r.plan else None
+        yield finding("row.missing", item_id=item_id, content=item.content if item else item_id, **where)
+    order = sorted(first_row_of, key=first_row_of.__getitem__)
+    expected = [i for i in r.assigned if i in first_row_of]
+    if order != expected:
+        moved = next(i for i, e in zip(order, expected) if i != e)
+        yield finding("row.reordered", cell=a1(first_row_of[moved], cols.item_id), item_id=moved, **where)
+    if r.plan is not None:
+        sent = set(r.meta.item_ids)
+        for item in r.plan.items_for(r.department):
+            if item.item_id not in sent:
+                yield finding("row.not_distributed", item_id=item.item_id, content=item.content, **where)
+
+
+def compare_fixed(sheet: Sheet, row: int, item_id: str, cols: InputColumns, r: Reading, labels: dict[str, str],
+                  where: dict[str, Any]) -> Iterator[Finding]:
+    """The plan's text wins over an edited locked cell; the edit is reported with both texts."""
+    item = r.plan.get(item_id) if r.plan else None
+    if item is None:
+        return
+    expected = {"section": item.section_label, "content": item.content, "departments": item.departments}
+    for column in r.template.columns:
+        if column.answer or column.key not in expected:
+            continue
+        col = cols.col(column.key)
+        found = sheet.text(row, col).replace("\r\n", "\n")
+        if found != expected[column.key]:
+            yield finding("cell.fixed_edited", cell=a1(row, col), item_id=item_id, label=labels[column.key],
+                          found=preview(found), expected=preview(expected[column.key]), source="計画マスタ", **where)
+
+
+def cell_text(cell: Cell | None, label: str, at: str, where: dict[str, Any]) -> tuple[str, list[Finding]]:
+    """The text of an answer cell, and what was done to get it (formulas, error values)."""
+    if cell is None:
+        return "", []
+    if cell.formula is not None and not cell.cached:
+        return "", [finding("formula.no_value", cell=at, label=label, formula=preview(cell.formula), **where)]
+    if cell.kind == "error":
+        return "", [finding("cell.error_value", cell=at, label=label, value=cell.text, **where)]
+    if cell.formula is not None:
+        code = "formula.external" if is_external_formula(cell.formula) else "formula.cached"
+        return cell.text, [finding(code, cell=at, label=label, formula=preview(cell.formula), value=preview(cell.text),
+                                   **where)]
+    return cell.text, []
+
+
+def stray_row(sheet: Sheet, row: int, cols: InputColumns, where: dict[str, Any]) -> Iterator[Finding]:
+    """A row without an item id: an inserted row (answers typed) or notes beside the table."""
+    answer_cols = {cols.col(k) for k in ANSWER_FIELDS}
+    in_answers = [sheet.get(row, c) for c in sorted(answer_cols) if typed(sheet.get(row, c))]
+    if in_answers:
+        first = in_answers[0]
+        assert first is not None
+        yield finding("row.inserted", cell=a1(row, first.col), row=row,
+                      value=preview(" / ".join(shown(c) for c in in_answers if c is not None)), **where)
+    for col in range(1, cols.width + 1):
+        cell = sheet.get(row, col)
+        if col not in answer_cols and typed(cell):
+            assert cell is not None
+            yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
+
+
+def foreign_row(sheet: Sheet, row: int, cols: InputColumns, r: Reading, missing: list[str],
+                where: dict[str, Any]) -> Finding:
+    """A row whose item id this file may not answer: an edited id, or another department's row."""
+    value = sheet.text(row, cols.item_id).strip()
+    at = a1(row, cols.item_id)
+    if r.plan is not None and "content" in cols.keys:
+        content = sheet.text(row, cols.col("content"))
+        matches = [i for i in missing if (item := r.plan.get(i)) is not None and item.content == content]
+        if len(matches) == 1:
+            return finding("row.id_edited", cell=at, value=value, expected=matches[0], item_id=matches[0], **where)
+    return finding("row.unknown", cell=at, value=value, **where)
+
+
+def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
+                      meta_ref: SheetRef | None) -> Iterator[Finding]:
+    """The 記入要領 sheet against the copy that was sent; any other sheet is extra."""
+    instructions = r.template.input["instructions_sheet"]
+    feedback_sheet = (getattr(r.template, "feedback", {}) or {}).get("sheet")
+    for ref in book.sheets:
+        if ref is answer_ref or ref is meta_ref:
+            continue
+        where = {**r.where, "sheet": ref.name}
+        if ref.name == instructions:
+            yield from compare_instructions(book, ref, r, where)
+            continue
+        if ref.name == feedback_sheet:
+            continue  # the 修正のお願い sheet of a feedback copy: ours, protected, not an answer
+
+        sheet = book.read_sheet(ref, area=(0, 0))
+        if sheet.outside:
+            first = sheet.outside[0]
+            detail = (f"記入のあるセル{sheet.outside_count}個、最初は{a1(first.row, first.col)}"
+                      f"「{preview(shown(first))}」")
+            yield finding("sheet.extra", cell=a1(first.row, first.col), detail=detail, **where)
+        else:
+            yield finding("sheet.extra", detail="空のシート", severity=Severity.INFO, **where)
+
+
+def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[str, Any]) -> Iterator[Finding]:
+    """Typed notes on the 記入要領 sheet: compared with the sent copy, or beyond column B."""
+    sent = sent_cells(r.sent, ref.name)
+    if sent is None:
+        # Without the sent copy, distribute's layout is what we know: text in columns A and B.
+        sheet = book.read_sheet(ref, area=(book.limits.max_rows, 2))
+        for cell in sheet.outside:
+            yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+        return
+    sheet = book.read_sheet(ref)
+    for (row, col), cell in sorted(sheet.cells.items()):
+        if not typed(cell) or cell.text == sent.get((row, col)):
+            continue
+        if (row, col) in sent:
+            yield finding("cell.fixed_edited", cell=a1(row, col), label="記入要領", found=preview(cell.text),
+                          expected=preview(sent[(row, col)]), source="配付した回答票", **where)
+        else:
+            yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
+
+
+def sent_cells(path: Path | None, sheet_name: str) -> dict[tuple[int, int], str] | None:
+    """The texts of one sheet of the workbook as distributed, or None if it is not at hand."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with XlsxFile(path) as book:
+            ref = book.sheet(sheet_name)
+            if ref is None:
+                return None
+            return {pos: c.text for pos, c in book.read_sheet(ref).cells.items()}
+    except RefusedFile:
+        return None
+
+
+def sent_copy(outbox: Path, file_name: str, record: dict[str, Any] | None) -> Path | None:
+    """The outbox file for a department, if it is still byte for byte what was distributed."""
+    if not record:
+        return None
+    path = outbox / file_name
+    if not path.is_file():
+        return None
+    if hashlib.sha256(path.read_bytes()).hexdigest() != record.get("sha256"):
+        return None
+    return path

@@ -1,0 +1,105 @@
+"""The return status (提出状況): which department sent what, when, with how many problems.
+
+Computed from the inbox alone (``nakano-xl status``), before anything is merged or
+written: a coordinator looks at it while returns are still coming in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..findings import Finding, Severity, count
+from ..workspace import Workspace
+from .identify import format_saved_at
+from .submission import Inbox, Submission
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnStatus:
+    department: str
+    returned: bool  # a usable workbook of this department is in the inbox
+    file: str | None  # the file used
+    saved_at: dt.datetime | None  # when the department saved it
+    items: int  # rows the department answers
+    unanswered: int  # of them, rows without a mark (or not in the file)
+    errors: int
+    warnings: int
+    other_files: tuple[str, ...] = ()  # superseded or refused files that claim this department
+
+    def to_json(self) -> dict[str, Any]:
+        return {"department": self.department, "returned": self.returned, "file": self.file,
+                "saved_at": self.saved_at.isoformat() if self.saved_at else None,
+                "saved_at_jst": format_saved_at(self.saved_at) if self.saved_at else None,
+                "items": self.items, "unanswered": self.unanswered, "errors": self.errors,
+                "warnings": self.warnings, "other_files": list(self.other_files)}
+
+
+@dataclass(frozen=True, slots=True)
+class OtherFile:
+    """A file that is no department's usable return: refused, unidentified, superseded, litter."""
+
+    file: str
+    department: str | None  # who it claims to be, when its metadata could be read
+    severity: Severity
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "department": self.department, "severity": self.severity.key,
+                "code": self.code, "message": self.message}
+
+
+@dataclass
+class StatusReport:
+    departments: list[ReturnStatus]
+    other_files: list[OtherFile] = field(default_factory=list)
+
+    def missing(self) -> list[str]:
+        return [d.department for d in self.departments if not d.returned]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"departments": [d.to_json() for d in self.departments],
+                "not_returned": self.missing(),
+                "other_files": [f.to_json() for f in self.other_files]}
+
+
+def return_status(ws: Workspace, inbox: Inbox) -> StatusReport:
+    """One row per department that answers, in plan order; then every file that is not used."""
+    used = {s.department: s for s in inbox.used()}
+    others: list[OtherFile] = []
+    claims: dict[str, list[str]] = {}
+    for superseded in inbox.submissions:
+        if not superseded.used:
+            claims.setdefault(superseded.department, []).append(superseded.file)
+            others.append(_other(superseded.file, superseded.department, superseded.findings))
+    by_file: dict[str, list[Finding]] = {}
+    for f in inbox.findings:
+        by_file.setdefault(f.file or "", []).append(f)
+    for file, found in by_file.items():
+        worst = max(found, key=lambda f: f.severity)
+        if worst.department:
+            claims.setdefault(worst.department, []).append(file)
+        others.append(_other(file, worst.department, found))
+    rows = []
+    for dept in ws.plan.departments():
+        items = [i.item_id for i in ws.plan.items_for(dept)]
+        sub: Submission | None = used.get(dept)
+        answered = {i for i, a in sub.answers.items() if a.status is not None} if sub else set()
+        rows.append(ReturnStatus(
+            department=dept, returned=sub is not None, file=sub.file if sub else None,
+            saved_at=sub.saved_at if sub else None, items=len(items),
+            unanswered=sum(1 for i in items if i not in answered),
+            errors=count(sub.findings, Severity.ERROR) if sub else 0,
+            warnings=count(sub.findings, Severity.WARNING) if sub else 0,
+            other_files=tuple(sorted(claims.get(dept, ()))),
+        ))
+    return StatusReport(rows, sorted(others, key=lambda o: o.file))
+
+
+def _other(file: str, department: str | None, found: list[Finding]) -> OtherFile:
+    worst = max(found, key=lambda f: f.severity) if found else None
+    if worst is None:
+        return OtherFile(file, department, Severity.INFO, "", "")
+    return OtherFile(file, department, worst.severity, worst.code, worst.message)

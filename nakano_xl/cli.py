@@ -9,9 +9,11 @@ Exit status of every command (the contract scripts rely on):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import traceback
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,7 +21,7 @@ import click
 
 from . import __version__
 from .errors import NakanoError
-from .findings import Finding, Severity, count, exit_code
+from .findings import Finding, Severity, count, exit_code, sorted_findings
 
 EXIT_RUN_FAILED = 2
 
@@ -60,6 +62,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       1. nakano-xl init 令和3年度 --plan plan.csv --kpis kpis.csv --year R3
       2. nakano-xl distribute -w 令和3年度      outbox/ の回答票を各課へ送る
       3. 返送されたファイルを 令和3年度/inbox/ に置く（名前・フォルダは自由）
+         nakano-xl status -w 令和3年度        提出状況（未提出の課、問題のあるファイル）
+         nakano-xl check 税務課.xlsx          1ファイルの確認（作業フォルダなしでも可）
       4. nakano-xl consolidate -w 令和3年度     output/別紙1_R3.xlsx ができる
 
     \b
@@ -218,6 +222,104 @@ def echo_result(result: Any) -> None:
     echo_findings(result.findings)
     for path in result.outputs:
         click.echo(f"  → {path}")
+
+
+SEVERITY_LABELS = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-w", "--workspace", "workspace", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="作業フォルダ。指定すると署名と計画マスタとの一致も確認します（指定しなければ、ファイルだけで分かることを確認します）。")
+def check(files: tuple[Path, ...], workspace: Path | None) -> None:
+    """返送された回答票 FILE… を、取りまとめの前に確認します。
+
+    ファイルの種類と安全性、管理情報、行・列の構成、進捗状況の記号、変更理由、数式などを
+    確認し、確認事項をすべて表示します。作業フォルダなしでも使えます（各課での提出前の
+    確認など）。その場合、署名と計画マスタとの一致は確認しません。ファイルは変更しません。
+
+    \b
+    例: nakano-xl check 税務課.xlsx
+        nakano-xl check 令和3年度/inbox/*.xlsx -w 令和3年度
+    """
+    import nakano_xl as nx
+    from .intake import check_files
+    from .intake.identify import format_saved_at
+
+    ws = nx.open_workspace(workspace) if workspace is not None else None
+    checked = check_files(list(files), ws)
+    everything: list[Finding] = []
+    for c in checked:
+        found = sorted_findings(c.findings)
+        everything += found
+        who = f"{c.submission.department}の回答票（保存 {format_saved_at(c.submission.saved_at)}）" \
+            if c.submission else "回答票として読み取れません"
+        click.echo(f"■ {c.path}: {who} — {count_words(found)}")
+        for f in found:
+            place = "".join(p for p in (f.sheet and f"{f.sheet}!", f.cell, f.item_id and f" [{f.item_id}]") if p)
+            click.echo(f"  {SEVERITY_LABELS[f.severity]}: {place + ': ' if place else ''}{f.message}")
+    if len(checked) > 1:
+        click.echo(f"合計 {len(checked)}ファイル: {count_words(everything)}")
+    raise SystemExit(exit_code(everything))
+
+
+def count_words(findings: list[Finding]) -> str:
+    errors, warnings, infos = (count(findings, s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
+    return f"エラー {errors}件・警告 {warnings}件・情報 {infos}件"
+
+
+def text_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for each wide (Japanese) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - text_width(text))
+
+
+@cli.command()
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="表の代わりに JSON で出力します（UTF-8）。")
+@quiet_option
+def status(workspace: Path, as_json: bool, quiet: bool) -> None:
+    """回答票の提出状況を表示します: 課ごとの提出の有無、ファイル、保存日時、エラー・警告の数。
+
+    inbox/ のファイルを読み取るだけで、何も書き出しません。まだ提出していない課と、
+    どの課の回答票としても使えないファイル（読み取れない・署名が合わないなど）も表示します。
+
+    \b
+    例: nakano-xl status -w 令和3年度
+        nakano-xl status -w 令和3年度 --json
+    """
+    import nakano_xl as nx
+    from .intake import read_inbox, return_status
+    from .intake.identify import format_saved_at
+
+    ws = nx.open_workspace(workspace)
+    with progress_bar("回答票を読み込み中", quiet or as_json) as tick:
+        inbox = read_inbox(ws, progress=tick)
+    report = return_status(ws, inbox)
+    problems = inbox.findings + [f for s in inbox.submissions for f in s.findings]
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        raise SystemExit(exit_code(problems))
+    headers = ["所管課", "提出", "ファイル", "保存日時", "エラー", "警告", "未回答/行数"]
+    rows = [[d.department, "提出済" if d.returned else "未提出", d.file or "",
+             format_saved_at(d.saved_at) if d.returned else "", str(d.errors) if d.returned else "",
+             str(d.warnings) if d.returned else "", f"{d.unanswered}/{d.items}"] for d in report.departments]
+    widths = [max(text_width(r[i]) for r in [headers] + rows) for i in range(len(headers))]
+    for r in [headers] + rows:
+        click.echo("  ".join(pad(cell, w) for cell, w in zip(r, widths)).rstrip())
+    missing = report.missing()
+    click.echo(f"提出済 {len(report.departments) - len(missing)}課・未提出 {len(missing)}課"
+               + (f"（{'、'.join(missing)}）" if missing else ""))
+    others = [o for o in report.other_files if o.severity > Severity.INFO]
+    if others:
+        click.echo("使われていないファイル:")
+        for o in others:
+            who = f"{o.department} " if o.department else ""
+            click.echo(f"  {SEVERITY_LABELS[o.severity]}: {o.file}: {who}{o.message}")
+    raise SystemExit(exit_code(problems))
 
 
 @cli.command()

@@ -64,10 +64,10 @@ class Reading:
         return dict(zip(keys, headers))
 
 
-def preview(text: str) -> str:
+def preview(text: str, limit: int = PREVIEW) -> str:
     """A typed text short enough for a message, line breaks shown."""
     flat = text.replace("\r\n", "\n").replace("\n", "↵")
-    return flat if len(flat) <= PREVIEW else flat[:PREVIEW] + "…"
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def typed(cell: Cell | None) -> bool:
@@ -81,7 +81,7 @@ def shown(cell: Cell) -> str:
 def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRef | None) -> Iterator[Finding]:
     """Every finding about the structure and values of one identified workbook; fills ``sub``."""
     for target in book.external_links:
-        yield finding("file.external_link", value=preview(target), **r.where)
+        yield finding("file.external_link", value=preview(target, 300), **r.where)
     ref, was_renamed = find_answer_sheet(book, r, meta_ref)
     if ref is None:
         yield finding("sheet.missing", sheet=r.meta.answer_sheet, **r.where)
@@ -198,7 +198,10 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
             yield from stray_row(sheet, row, cols, where)
     missing = [i for i in r.assigned if i not in first_row_of]
     for row in foreign:
-        yield foreign_row(sheet, row, cols, r, missing, where)
+        found = foreign_row(sheet, row, cols, r, missing, where)
+        if found.code == "row.id_edited":
+            missing.remove(found.item_id)  # said once, at the row, rather than again as missing
+        yield found
     for item_id in missing:
         item = r.plan.get(item_id) if r.plan else None
         yield finding("row.missing", item_id=item_id, content=item.content if item else item_id, **where)

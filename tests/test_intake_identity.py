@@ -143,3 +143,36 @@ def test_departments_that_sent_nothing_are_listed_in_findings_and_submission_sta
     rows = {r[0].value: r[1].value for r in sheet.iter_rows(min_row=2) if r[0].value}
     assert rows["職員課"] == "未提出" and rows["税務課"] == "提出済"
     assert_landed(ws, others_than("職員課"))
+
+
+def test_a_department_the_plan_no_longer_names_is_refused(tmp_path):
+    """The plan master renames 職員課 to 人事課 after distribution: 職員課's file answers nothing."""
+    ws, _, _ = returned(tmp_path)
+    plan = ws.root / ws.settings.plan_file
+    plan.write_text(plan.read_text(encoding="utf-8").replace("職員課 (情報システム課)", "人事課 (情報システム課)"),
+                    encoding="utf-8")
+    from nakano_xl.workspace import open_workspace
+
+    ws = open_workspace(ws.root)
+    result = run(ws)
+    assert codes(result, file_of("職員課")) == [("identity.unknown_department", file_of("職員課"), None)]
+    assert only(result, "submission.missing").department == "人事課"
+    assert report_answers(ws)["T4"]["status"] == ""
+    assert_landed(ws, others_than("職員課"))
+
+
+def test_a_file_of_another_template_version_is_refused(tmp_path):
+    ws, _, _ = returned(tmp_path)
+    from nakano_xl.template import resource_dir
+    from nakano_xl.workspace import open_workspace
+
+    from .helpers import set_setting
+
+    newer = tmp_path / "nakano_v2.toml"
+    newer.write_text((resource_dir("templates") / "nakano.toml").read_text(encoding="utf-8")
+                     .replace('version = "1"', 'version = "2"'), encoding="utf-8")
+    set_setting(ws.root, "template", newer.as_posix())
+    ws = open_workspace(ws.root)
+    result = run(ws)
+    refused = [f for f in result.findings if f.code == "identity.other_template"]
+    assert len(refused) == 4 and all("版1" in f.message and "版2" in f.message for f in refused)

@@ -258,3 +258,18 @@ def test_a_run_without_defusedxml_in_force_stops_with_one_japanese_line(tmp_path
         assert done.returncode == 2, done.stdout + done.stderr
         assert "defusedxml" in done.stderr and "Traceback" not in done.stderr
     assert not ws.report_path().exists()
+
+
+def test_a_file_over_the_size_limit_is_not_opened(tmp_path):
+    ws, _, files = returned(tmp_path)
+    largest = max(files, key=lambda d: (files[d].stat().st_size, d))
+    size = files[largest].stat().st_size
+    set_setting(ws.root, "max_file_bytes", str(size - 1))  # every other file is smaller
+    from nakano_xl.workspace import open_workspace
+
+    ws = open_workspace(ws.root)
+    result = run(ws)
+    assert [c for c in codes(result) if c[1]] == [("file.too_large", file_of(largest), None)]
+    assert f"上限{size - 1:,}バイト" in next(f.message for f in result.findings if f.file == file_of(largest))
+    assert result.inbox.record(file_of(largest)).inflated == 0
+    assert_landed(ws, others_than(largest))

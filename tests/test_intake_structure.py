@@ -247,3 +247,37 @@ def test_a_text_box_on_the_answer_sheet_is_reported(tmp_path):
     assert found.sheet == "回答" and "T5は人員が揃い次第、再開します。" in found.message
     victim_rows_landed(ws)
     assert_landed(ws)
+
+
+def test_a_copied_row_is_read_once(tmp_path):
+    ws, _, files = returned(tmp_path)
+
+    def copy_row(book):
+        sheet = book["回答"]
+        for col in range(1, 10):
+            sheet.cell(8, col).value = sheet.cell(5, col).value  # T2 again, answered differently
+        sheet["C8"] = "×"
+
+    with_openpyxl(files[VICTIM], copy_row)
+    result = run(ws)
+    assert codes(result, FILE) == [("row.duplicate", FILE, "I8")]
+    assert "5行目" in only_code(result, "row.duplicate").message
+    victim_rows_landed(ws)  # T2 from row 5: ◎, not the copy's ×
+    assert_landed(ws)
+
+
+def test_a_plan_changed_after_distribution_limits_each_file_to_what_the_plan_now_assigns(tmp_path):
+    """T5 moves from 情報システム課 to 職員課 after the files went out."""
+    ws, _, _ = returned(tmp_path)
+    plan = ws.root / ws.settings.plan_file
+    plan.write_text(plan.read_text(encoding="utf-8").replace("情報システム課 各所管課", "職員課 各所管課"), encoding="utf-8")
+    from nakano_xl.workspace import open_workspace
+
+    ws = open_workspace(ws.root)
+    result = run(ws)
+    assert codes(result, FILE) == [("row.unknown", FILE, "I7")]  # its T5 row may no longer answer
+    staff = [(f.code, f.item_id) for f in result.findings if f.file == file_of("職員課")]
+    assert staff == [("row.not_distributed", "T5")]
+    assert report_answers(ws)["T5"]["status"] == ""
+    victim_rows_landed(ws, ("T2", "T3"))
+    assert_landed(ws, others_than(VICTIM))

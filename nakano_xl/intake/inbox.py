@@ -20,14 +20,14 @@ from pathlib import Path
 
 from ..errors import NakanoError
 from ..findings import Finding, finding
-from ..layout import Metadata, safe_file_name
+from ..layout import Metadata
 from ..model import FiscalYear
 from ..template import Template, load_template
 from ..workspace import Workspace
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
 from .identify import check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
-from .rows import Reading, read_workbook, sent_copy
+from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
 
 Progress = Callable[[int, int], None]
@@ -112,10 +112,9 @@ def read_book(book: XlsxFile, rel: str, ws: Workspace | None) -> tuple[Submissio
 def workspace_reading(ws: Workspace, meta: Metadata, rel: str) -> tuple[Reading, list[Finding]]:
     dept = meta.department
     mine = {i.item_id for i in ws.plan.items_for(dept)}
-    record = (ws.distribution() or {}).get("departments", {}).get(dept)
-    sent = sent_copy(ws.outbox, record.get("file", safe_file_name(dept) + ".xlsx"), record) if record else None
+    words = {"coordinator": ws.settings.coordinator, "deadline": ws.settings.deadline}
     reading = Reading(rel, dept, meta, ws.template, tuple(i for i in meta.item_ids if i in mine), ws.plan, ws.year,
-                      sent)
+                      words)
     hint = renamed(ws, meta, rel)
     return reading, [hint] if hint else []
 
@@ -134,7 +133,7 @@ def standalone_reading(meta: Metadata, rel: str) -> Reading | Finding:
         year: FiscalYear | None = FiscalYear.parse(meta.fiscal_year)
     except Exception:
         year = None
-    return Reading(rel, meta.department, meta, template, meta.item_ids, None, year, None)
+    return Reading(rel, meta.department, meta, template, meta.item_ids, None, year)
 
 
 def resolve_duplicates(submissions: list[Submission]) -> None:

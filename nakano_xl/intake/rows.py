@@ -12,10 +12,10 @@ an item id, extra sheets, notes (comments), text boxes, merged cells, formulas. 
 
 from __future__ import annotations
 
-import hashlib
+import re
+import string
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding, Severity, finding
@@ -24,7 +24,7 @@ from ..model import ANSWER_FIELDS, FiscalYear, Plan
 from ..template import Template
 from ..validate import RowInput, check_row
 from ..xlsx.cells import a1, split_range
-from ..xlsx.reader import Cell, RefusedFile, Sheet, SheetRef, XlsxFile, is_external_formula
+from ..xlsx.reader import Cell, Sheet, SheetRef, XlsxFile, is_external_formula
 from .submission import Submission
 
 # Rows read below the last distributed row, to catch inserted rows and notes under the
@@ -46,7 +46,7 @@ class Reading:
     assigned: tuple[str, ...]  # item ids this file may answer, in distributed order
     plan: Plan | None = None  # None without a workspace: fixed texts are not compared
     year: FiscalYear | None = None  # None when the metadata's year cannot be read
-    sent: Path | None = None  # the workbook as distributed, when the outbox still holds it
+    words: dict[str, str] = field(default_factory=dict)  # coordinator, deadline: the workspace's settings
 
     @property
     def where(self) -> dict[str, Any]:
@@ -280,7 +280,7 @@ def foreign_row(sheet: Sheet, row: int, cols: InputColumns, r: Reading, missing:
 
 def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
                       meta_ref: SheetRef | None) -> Iterator[Finding]:
-    """The 記入要領 sheet against the copy that was sent; any other sheet is extra."""
+    """The 記入要領 sheet against what distribute wrote there; any other sheet is extra."""
     instructions = r.template.input["instructions_sheet"]
     feedback_sheet = (getattr(r.template, "feedback", {}) or {}).get("sheet")
     for ref in book.sheets:
@@ -304,46 +304,35 @@ def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
 
 
 def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[str, Any]) -> Iterator[Finding]:
-    """Typed notes on the 記入要領 sheet: compared with the sent copy, or beyond column B."""
-    sent = sent_cells(r.sent, ref.name)
-    if sent is None:
-        # Without the sent copy, distribute's layout is what we know: text in columns A and B.
-        sheet = book.read_sheet(ref, area=(book.limits.max_rows, 2))
-        for cell in sheet.outside:
-            yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
-        return
+    """Anything on the 記入要領 sheet that distribute did not write there is a typed note.
+
+    What distribute writes is the template's text for the sheet (title, deadline, the
+    numbered instructions, the legend) with this year's and this department's words; a cell
+    whose text is none of them was typed by someone.
+    """
+    patterns = instruction_patterns(r)
     sheet = book.read_sheet(ref)
     for (row, col), cell in sorted(sheet.cells.items()):
-        if not typed(cell) or cell.text == sent.get((row, col)):
-            continue
-        if (row, col) in sent:
-            yield finding("cell.fixed_edited", cell=a1(row, col), label="記入要領", found=preview(cell.text),
-                          expected=preview(sent[(row, col)]), source="配付した回答票", **where)
-        else:
+        if typed(cell) and not any(p.fullmatch(cell.text) for p in patterns):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
+    for cell in sheet.outside:
+        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
 
 
-def sent_cells(path: Path | None, sheet_name: str) -> dict[tuple[int, int], str] | None:
-    """The texts of one sheet of the workbook as distributed, or None if it is not at hand."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        with XlsxFile(path) as book:
-            ref = book.sheet(sheet_name)
-            if ref is None:
-                return None
-            return {pos: c.text for pos, c in book.read_sheet(ref).cells.items()}
-    except RefusedFile:
-        return None
-
-
-def sent_copy(outbox: Path, file_name: str, record: dict[str, Any] | None) -> Path | None:
-    """The outbox file for a department, if it is still byte for byte what was distributed."""
-    if not record:
-        return None
-    path = outbox / file_name
-    if not path.is_file():
-        return None
-    if hashlib.sha256(path.read_bytes()).hexdigest() != record.get("sha256"):
-        return None
-    return path
+def instruction_patterns(r: Reading) -> list[re.Pattern[str]]:
+    """The texts of the 記入要領 sheet, as patterns: placeholders not known here match anything."""
+    spec = r.template.input
+    texts = [spec["instructions_title"], spec["deadline_line"], *spec["instructions"], spec["legend_heading"]]
+    texts += [m.status.mark for m in r.template.marks] + [m.label for m in r.template.marks]
+    known = {"plan_title": r.template.plan_title, "department": r.department, **r.words}
+    if r.year is not None:
+        known.update(r.year.words())
+    out = []
+    for text in texts:
+        pattern = ""
+        for literal, name, _, _ in string.Formatter().parse(text):
+            pattern += re.escape(literal)
+            if name is not None:
+                pattern += re.escape(known[name]) if name in known else ".*"
+        out.append(re.compile(pattern, re.DOTALL))
+    return out

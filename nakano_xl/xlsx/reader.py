@@ -486,48 +486,32 @@ class XlsxFile:
             rows_cap, col_cap = self.limits.max_rows, self.limits.max_columns
         sheet = Sheet(ref.name, ref.state, locked_styles=frozenset(self._locked))
         strings: list[str] | None = None
-        parser: ET.XMLPullParser = ET.XMLPullParser(events=("start", "end"))
-        sheet_data: ET.Element | None = None
-        row_el: ET.Element | None = None
+        # End events only: half the events of start+end, and the C tree builder does the rest.
+        # A cell's row comes from its own reference ("C5"), so a row past the cap is stopped
+        # at its first cell; a processed cell is cleared at once, and a row cleared when it
+        # ends, so memory stays flat whatever a row holds.
+        parser: ET.XMLPullParser = ET.XMLPullParser(events=("end",))
+        last_row = 0  # the last row that ended
         row_no = col_no = 0
         cells_in_row = 0
         done = False
         try:
             for chunk in self._xml_chunks(ref.part):
                 parser.feed(chunk)
-                for event, el in _events(parser):
+                for _, el in _events(parser):
                     tag = el.tag
-                    if event == "start":
-                        if tag == f"{M}row":
-                            sheet.rows_read += 1
-                            self.rows_read += 1
-                            try:
-                                row_no = int(el.get("r") or row_no + 1)
-                            except ValueError:
-                                row_no += 1
-                            if row_no > rows_cap or sheet.rows_read > rows_cap:
-                                sheet.truncated = True
-                                done = True
-                                break
-                            row_el, col_no, cells_in_row = el, 0, 0
-                        elif tag == f"{M}sheetData":
-                            sheet_data = el
-                        elif tag == f"{M}sheetProtection":
-                            sheet.protected = el.get("sheet") in ("1", "true")
-                        elif tag == f"{M}legacyDrawing":
-                            sheet.legacy_drawing = el.get(f"{{{NS_REL}}}id")
-                        elif tag == f"{M}drawing":
-                            sheet.drawing = el.get(f"{{{NS_REL}}}id")
-                        continue
                     if tag == f"{M}c":
                         ref_a1 = el.get("r")
                         try:
-                            col_no = split_a1(ref_a1)[1] if ref_a1 else col_no + 1
+                            row, col = split_a1(ref_a1) if ref_a1 else (last_row + 1, col_no + 1)
                         except ValueError:
-                            col_no += 1
+                            row, col = last_row + 1, col_no + 1
+                        if row != row_no:
+                            row_no, cells_in_row = row, 0
+                        col_no = col
                         cells_in_row += 1
-                        if cells_in_row > col_cap * 4 and cells_in_row > 1000:
-                            # More cell elements in one row than any real sheet writes.
+                        if row_no > rows_cap or (cells_in_row > col_cap * 4 and cells_in_row > 1000):
+                            # Past the row limit, or more cells in one row than any real sheet has.
                             sheet.truncated = True
                             done = True
                             break
@@ -545,12 +529,28 @@ class XlsxFile:
                                     sheet.outside_count += 1
                                     if len(sheet.outside) < KEEP_OUTSIDE:
                                         sheet.outside.append(cell)
-                        if row_el is not None:
-                            row_el.remove(el)  # keep memory flat, whatever the row holds
+                        el.clear()
                     elif tag == f"{M}row":
-                        if sheet_data is not None:
-                            sheet_data.remove(el)
-                        row_el = None
+                        sheet.rows_read += 1
+                        self.rows_read += 1
+                        try:
+                            last_row = int(el.get("r") or last_row + 1)
+                        except ValueError:
+                            last_row += 1
+                        el.clear()
+                        col_no = 0
+                        if last_row > rows_cap or sheet.rows_read > rows_cap:
+                            sheet.truncated = True
+                            done = True
+                            break
+                    elif tag == f"{M}sheetData":
+                        el.clear()
+                    elif tag == f"{M}sheetProtection":
+                        sheet.protected = el.get("sheet") in ("1", "true")
+                    elif tag == f"{M}legacyDrawing":
+                        sheet.legacy_drawing = el.get(f"{{{NS_REL}}}id")
+                    elif tag == f"{M}drawing":
+                        sheet.drawing = el.get(f"{{{NS_REL}}}id")
                     elif tag == f"{M}mergeCell":
                         if len(sheet.merged) < MAX_RANGES and el.get("ref"):
                             sheet.merged.append(el.get("ref", ""))

@@ -26,6 +26,7 @@ are.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -33,15 +34,18 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from defusedxml import ElementTree
+
 from .consolidate import Consolidation, consolidate
 from .errors import NakanoError
-from .report import department_statuses, progress_rows, write_report
+from .report import EXCEL, ColumnMetrics, department_statuses, progress_rows, write_report
 from .workspace import Workspace
-from .xlsx.writer import write_atomically, write_text_atomically
+from .xlsx.writer import finish, new_workbook, write_atomically, write_text_atomically
 
 FORMATS = ("csv", "json", "pdf")
 # Keys of an exported row, in column order; the headers come from the template.
@@ -107,8 +111,12 @@ def export_report(ws: Workspace, fmt: str, *, output: Path | None = None,
     else:
         assert soffice is not None
         statuses = department_statuses(ws, result.inbox.submissions, result.findings)
-        workbook = write_report(ws, result.answers, result.counts, result.findings, statuses, review=False)
-        write_atomically(target, convert_to_pdf(soffice, workbook, timeout=timeout))
+
+        def published(metrics: ColumnMetrics) -> bytes:
+            return write_report(ws, result.answers, result.counts, result.findings, statuses, review=False,
+                                metrics=metrics)
+
+        write_atomically(target, convert_to_pdf(soffice, published, timeout=timeout))
     return Export(target, len(rows), result)
 
 
@@ -198,23 +206,82 @@ def find_soffice() -> Path:
     )
 
 
-def convert_to_pdf(soffice: Path, workbook: bytes, *, timeout: float = PDF_TIMEOUT) -> bytes:
-    """The PDF LibreOffice makes of ``workbook`` (every sheet, each with its own page setup)."""
+def convert_to_pdf(soffice: Path, workbook: bytes | Callable[[ColumnMetrics], bytes], *,
+                   timeout: float = PDF_TIMEOUT) -> bytes:
+    """The PDF LibreOffice makes of ``workbook`` (every sheet, each with its own page setup).
+
+    ``workbook`` may be a function of the column metrics: it is then called with LibreOffice's
+    own, measured first (`measure_columns`), so that the pages are laid out for the program
+    that prints them.
+    """
     with tempfile.TemporaryDirectory(prefix="nakano-xl-pdf-") as tmp_name:
         tmp = Path(tmp_name)
-        # An ASCII name: soffice under a C locale cannot open a file named 別紙1_R3.xlsx.
-        source = tmp / "report.xlsx"
-        source.write_bytes(workbook)
-        outdir = tmp / "out"
-        command = [str(soffice), f"-env:UserInstallation={(tmp / 'profile').resolve().as_uri()}",
-                   "--headless", "--norestore", "--nolockcheck", "--nodefault",
-                   "--convert-to", "pdf", "--outdir", str(outdir), str(source)]
-        returncode, detail = run_soffice(command, timeout, tmp / "soffice.log")
-        pdf = outdir / "report.pdf"
-        # soffice exits 0 even when it wrote nothing: the file is the only proof.
-        if not pdf.is_file() or pdf.stat().st_size == 0:
-            raise NakanoError(f"LibreOffice が PDF を書き出せませんでした（終了コード {returncode}: {detail}）。")
-        return pdf.read_bytes()
+        profile = tmp / "profile"  # one for both runs: the second starts faster
+        if callable(workbook):
+            workbook = workbook(measure_columns(soffice, tmp, profile, timeout))
+        return convert(soffice, workbook, "pdf", tmp, profile, timeout)
+
+
+def convert(soffice: Path, data: bytes, fmt: str, tmp: Path, profile: Path, timeout: float) -> bytes:
+    """``soffice --convert-to fmt`` of an .xlsx, in the folder ``tmp`` with the profile ``profile``."""
+    # An ASCII name: soffice under a C locale cannot open a file named 別紙1_R3.xlsx.
+    source = tmp / "report.xlsx"
+    source.write_bytes(data)
+    outdir = tmp / fmt
+    command = [str(soffice), f"-env:UserInstallation={profile.resolve().as_uri()}",
+               "--headless", "--norestore", "--nolockcheck", "--nodefault",
+               "--convert-to", fmt, "--outdir", str(outdir), str(source)]
+    returncode, detail = run_soffice(command, timeout, tmp / f"soffice-{fmt}.log")
+    result = outdir / f"report.{fmt}"
+    # soffice exits 0 even when it wrote nothing: the file is the only proof.
+    if not result.is_file() or result.stat().st_size == 0:
+        raise NakanoError(f"LibreOffice が {fmt.upper()} を書き出せませんでした（終了コード {returncode}: {detail}）。")
+    return result.read_bytes()
+
+
+CALIBRATION_WIDTHS = (10.0, 100.0)
+_UNITS = {"in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "pt": 96 / 72, "pc": 16.0}
+_ODF = {"style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0"}
+
+
+def measure_columns(soffice: Path, tmp: Path, profile: Path, timeout: float) -> ColumnMetrics:
+    """How this LibreOffice sizes columns, which depends on the fonts it has (`ColumnMetrics`).
+
+    A workbook with two columns of known widths goes to ODS, which stores widths in inches;
+    the two give the line. When anything goes wrong the Excel layout is used: pages then
+    print less full, but nothing is cut.
+    """
+    workbook, buffer = new_workbook(dt.datetime(2000, 1, 1))
+    sheet = workbook.add_worksheet()
+    for col, width in enumerate(CALIBRATION_WIDTHS):
+        sheet.set_column(col, col, width)
+    sheet.write_string(0, 0, "0")
+    try:
+        ods = convert(soffice, finish(workbook, buffer), "ods", tmp, profile, timeout)
+        with zipfile.ZipFile(io.BytesIO(ods)) as z:
+            root = ElementTree.fromstring(z.read("content.xml"))
+        widths = {}
+        for style in root.iter(f"{{{_ODF['style']}}}style"):
+            props = style.find(f"{{{_ODF['style']}}}table-column-properties")
+            if props is not None:
+                widths[style.get(f"{{{_ODF['style']}}}name")] = props.get(f"{{{_ODF['style']}}}column-width")
+        columns = [c.get(f"{{{_ODF['table']}}}style-name") for c in root.iter(f"{{{_ODF['table']}}}table-column")]
+        narrow, wide = (length_pixels(widths[name]) for name in columns[:2])
+    except (NakanoError, KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError):
+        return EXCEL
+    per_char = (wide - narrow) / (CALIBRATION_WIDTHS[1] - CALIBRATION_WIDTHS[0])
+    if not 3 < per_char < 20:  # not a measurement we can trust
+        return EXCEL
+    return ColumnMetrics(per_char=per_char, extra=narrow - per_char * CALIBRATION_WIDTHS[0])
+
+
+def length_pixels(length: str) -> float:
+    """"1.0417in" → 100.0 (pixels of 1/96 inch)."""
+    for unit, px in _UNITS.items():
+        if length.endswith(unit):
+            return float(length[: -len(unit)]) * px
+    raise ValueError(length)
 
 
 def run_soffice(command: list[str], timeout: float, log: Path) -> tuple[int, str]:

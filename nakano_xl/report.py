@@ -14,6 +14,7 @@ never left to formulas whose cached value a reader might not see.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any, Callable
@@ -32,33 +33,60 @@ from .xlsx.writer import finish, new_workbook
 LEGEND_FIRST_ROW = 3
 JST = timezone(timedelta(hours=9))
 FONT_SIZE = 10
+HEADING_FONT_SIZE = 11
 TITLE_FONT_SIZE = 14
 
 # The printed page, in points. Margins in inches, as Excel's page setup takes them.
 A4_LANDSCAPE = (841.89, 595.28)
 A4_PORTRAIT = (A4_LANDSCAPE[1], A4_LANDSCAPE[0])
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}
-# Excel sizes a column of width w (in characters) as int(w * 7 + 0.5) + 5 pixels: 7 is the
-# digit width of Calibri 11, the default font of an xlsxwriter workbook. LibreOffice without
-# Calibri measures with a wider substitute, which only shrinks its fit-to-width scale and so
-# leaves more room on its pages than we plan for: our breaks stay valid there.
-DIGIT_PX, PADDING_PX = 7, 5
 # Plan pages a little short of full: Excel rounds its fit-to-width scale to a whole percent
 # and row heights to its own units.
 PAGE_FILL = 0.97
 
 
-def column_points(width: float) -> float:
-    """Printed width of an Excel column of ``width`` characters, before scaling."""
-    return (int(width * DIGIT_PX + 0.5) + PADDING_PX) * 0.75
+@dataclass(frozen=True, slots=True)
+class ColumnMetrics:
+    """How a spreadsheet program sizes a column of width ``w`` (in characters, as given to
+    xlsxwriter): ``per_char * w + extra`` pixels (of 1/96 inch).
+
+    Excel takes the digit width of the workbook's default font, Calibri 11 in an xlsxwriter
+    workbook: 7 pixels, plus 5 of padding. LibreOffice does the same with the font it has for
+    Calibri; without Calibri or Carlito that is a wider one (DejaVu Sans: 9.3 pixels), so its
+    columns come out a third wider, the fit-to-width scale a quarter smaller, and the text
+    prints at 5.5 points. The workbook is laid out for Excel; the PDF export measures the
+    LibreOffice that prints it (`nakano_xl.export.measure_columns`) and gives its copy the
+    widths that draw every column exactly as wide as Excel does, so it prints like Excel.
+    """
+
+    per_char: float = 7.0
+    extra: float = 5.0
+
+    def pixels(self, width: float) -> float:
+        return int(width * self.per_char + 0.5) + self.extra
+
+    def width_like_excel(self, width: float) -> float:
+        """The width to store for this program to draw a column as wide as Excel draws ``width``."""
+        if self == EXCEL:
+            return width
+        return round((EXCEL.pixels(width) - self.extra) / self.per_char, 2)
+
+
+EXCEL = ColumnMetrics()
 
 
 def page_room(widths: list[float], page: tuple[float, float] = A4_LANDSCAPE) -> float:
     """Sheet points of rows that fit on one page when the columns are fitted to its width."""
     printable_w = page[0] - 72 * (MARGINS["left"] + MARGINS["right"])
     printable_h = page[1] - 72 * (MARGINS["top"] + MARGINS["bottom"])
-    scale = min(1.0, printable_w / sum(column_points(w) for w in widths))
+    scale = min(1.0, printable_w / sum(EXCEL.pixels(w) * 0.75 for w in widths))
     return printable_h / scale * PAGE_FILL
+
+
+def fitted_height(cells: list[tuple[str, float]], font_size: float = FONT_SIZE) -> float:
+    """The row height wrapped ``cells`` need (`xlsx.measure`), rounded up to whole pixels: a
+    spreadsheet stores heights in pixels of 3/4 point and would round a fraction down."""
+    return math.ceil(round(row_height(cells, font_size) / 0.75, 6)) * 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +115,17 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
-    holds 別紙1 and 集計 only.
+    holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title)
     styles = Styles(workbook, tmpl.report["font"])
-    write_progress_list(ws, workbook, styles, progress_rows(ws, answers))
-    write_summary(ws, workbook, styles, answers, counts)
+    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
+    write_summary(ws, workbook, styles, answers, counts, metrics)
     if review:
         write_findings(ws, workbook, styles, findings)
         write_submission_status(ws, workbook, styles, statuses)
@@ -112,7 +140,7 @@ class Styles:
         cell = {**base, "border": 1, "text_wrap": True, "valign": "top"}
         add = workbook.add_format
         self.title = add({**base, "bold": True, "font_size": TITLE_FONT_SIZE})
-        self.heading = add({**base, "bold": True, "font_size": 11})
+        self.heading = add({**base, "bold": True, "font_size": HEADING_FONT_SIZE})
         self.plain = add(base)
         self.header = add({**base, "bold": True, "border": 1, "text_wrap": True, "align": "center",
                            "valign": "vcenter", "bg_color": "#D9D9D9"})
@@ -244,7 +272,7 @@ def paginate(sections: list[tuple[list[float], float]], room: float) -> Layout:
 
 
 def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                        rows: list[ProgressRow]) -> Layout:
+                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL) -> Layout:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.report["sheet"])
     widths = {c.key: c.width for c in tmpl.columns}
@@ -252,18 +280,18 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     # The title and legend overflow into the empty cells beside them, as printed; their rows
     # get explicit heights because LibreOffice does not grow a row for a larger font.
     sheet.write_string(0, 0, ws.settings.title, st.title)
-    title_rows = [row_height([], TITLE_FONT_SIZE)]
+    title_rows = [fitted_height([], TITLE_FONT_SIZE)]
     sheet.write_string(1, 0, tmpl.report["legend_heading"], st.plain)
-    title_rows.append(row_height([]))
+    title_rows.append(fitted_height([]))
     for n, line in enumerate(tmpl.legend_lines()):
         sheet.write_string(LEGEND_FIRST_ROW - 1 + n, 0, line, st.plain)
-        title_rows.append(row_height([]))
+        title_rows.append(fitted_height([]))
     head = header_row(ws) - 1  # 0-based
     headers = tmpl.headers(ws.year)
     for c, (text, column) in enumerate(zip(headers, tmpl.columns)):
         sheet.write_string(head, c, text, st.header)
-        sheet.set_column(c, c, column.width)
-    title_rows.append(row_height([(h, c.width) for h, c in zip(headers, tmpl.columns)]))
+        sheet.set_column(c, c, metrics.width_like_excel(column.width))
+    title_rows.append(fitted_height([(h, c.width) for h, c in zip(headers, tmpl.columns)]))
     for r, height in enumerate(title_rows):
         sheet.set_row(r, height)
     id_col = len(keys)
@@ -276,8 +304,8 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             sections[-1].append(row)
         else:
             sections.append([row])
-    measured = [([row_height([(r.cells[k], widths[k]) for k in keys if k != "section"]) for r in rows_],
-                 row_height([(rows_[0].cells["section"], widths["section"])]))
+    measured = [([fitted_height([(r.cells[k], widths[k]) for k in keys if k != "section"]) for r in rows_],
+                 fitted_height([(rows_[0].cells["section"], widths["section"])]))
                 for rows_ in sections]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
@@ -348,7 +376,7 @@ def goal_titles(ws: Workspace) -> dict[str, str]:
 
 
 def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                  answers: dict[str, Answer], counts: dict[Status, int]) -> None:
+                  answers: dict[str, Answer], counts: dict[Status, int], metrics: ColumnMetrics = EXCEL) -> None:
     """集計: the count table of the report's section 3, by 目標 and by 実施内容 with charts,
     and the KPI tables of section 4."""
     tmpl = ws.template
@@ -356,10 +384,10 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     name = summary["sheet"]
     sheet = workbook.add_worksheet(name)
     label_width, number_width = 56, 11
-    sheet.set_column(0, 0, label_width)
-    sheet.set_column(1, 8, number_width)
+    sheet.set_column(0, 0, metrics.width_like_excel(label_width))
+    sheet.set_column(1, 8, metrics.width_like_excel(number_width))
     sheet.write_string(0, 0, f"{summary['count_title']}（{ws.year.label}）", st.title)
-    sheet.set_row(0, row_height([], TITLE_FONT_SIZE))
+    sheet.set_row(0, fitted_height([], TITLE_FONT_SIZE))
     sheet.write_string(2, 0, summary["count_headers"][0], st.header)
     sheet.write_string(2, 1, summary["count_headers"][1], st.header)
     row = 3
@@ -398,7 +426,7 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     if ws.kpis:
         breaks.append(row)
         sheet.write_string(row, 0, summary["kpi_title"], st.title)
-        sheet.set_row(row, row_height([], TITLE_FONT_SIZE))
+        sheet.set_row(row, fitted_height([], TITLE_FONT_SIZE))
         row += 2
         row = write_kpi_tables(sheet, st, ws.kpis, row, summary["kpi_headers"], label_width)
     # Each table and chart starts a page: a chart cannot be split, and a table read across a
@@ -419,6 +447,7 @@ def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: A
     """A heading, then ``label | ◎ | ○ | △ | × | 合計 | 記入なし`` per group and a total row."""
     summary = tmpl.summary
     sheet.write_string(row, 0, title, st.heading)
+    sheet.set_row(row, fitted_height([], HEADING_FONT_SIZE))
     row += 1
     header = row
     marks = [m.status for m in tmpl.marks]
@@ -432,7 +461,7 @@ def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: A
         sheet.write_string(row, 0, group.label, st.cell)
         for c, value in enumerate(values, start=1):
             sheet.write_number(row, c, value, st.number)
-        sheet.set_row(row, row_height([(group.label, widths[0])]))
+        sheet.set_row(row, fitted_height([(group.label, widths[0])]))
         row += 1
     last = row - 1
     sheet.write_string(row, 0, summary["count_total"], st.total_label)
@@ -486,6 +515,7 @@ def write_kpi_tables(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, kpis: li
     for goal, rows in goals.items():
         title = rows[0].goal_title
         sheet.write_string(row, 0, f"{goal} {title}".strip(), st.heading)
+        sheet.set_row(row, fitted_height([], HEADING_FONT_SIZE))
         row += 1
         columns = sorted({(v.kind != "実績", v.year, v.kind) for k in rows for v in k.values})
         sheet.merge_range(row, 0, row + 1, 0, headers[0], st.header)
@@ -507,7 +537,7 @@ def write_kpi_tables(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, kpis: li
             values = {(v.year, v.kind): v.value for v in kpi.values}
             for n, (_, year, kind) in enumerate(columns):
                 sheet.write_string(row, 1 + n, values.get((year, kind), ""), st.value)
-            sheet.set_row(row, row_height([(kpi.name, label_width)]))
+            sheet.set_row(row, fitted_height([(kpi.name, label_width)]))
             row += 1
         for note in dict.fromkeys(k.note for k in rows if k.note):
             sheet.write_string(row, 0, note, st.plain)
@@ -521,7 +551,7 @@ def write_kpi_tables(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, kpis: li
 
 def _fit_row(sheet: xlsxwriter.worksheet.Worksheet, row: int, values: list[str], widths: list[float]) -> None:
     """Give a row of wrapped cells the height its longest text needs (LibreOffice does not)."""
-    sheet.set_row(row, row_height(list(zip(values, widths))))
+    sheet.set_row(row, fitted_height(list(zip(values, widths))))
 
 
 def write_findings(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,

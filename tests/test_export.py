@@ -6,13 +6,17 @@ page by page. Tests that need LibreOffice or poppler skip with the reason when a
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -24,7 +28,9 @@ from nakano_xl.cli import cli
 from nakano_xl.consolidate import consolidate
 from nakano_xl.distribute import distribute
 from nakano_xl.errors import NakanoError
-from nakano_xl.export import convert_to_pdf, export_report, neutralise
+from nakano_xl.export import convert, convert_to_pdf, export_report, length_pixels, measure_columns, neutralise
+from nakano_xl.report import EXCEL
+from nakano_xl.xlsx.writer import finish, new_workbook
 from nakano_xl.fill import fill_workbook
 from nakano_xl.workspace import open_workspace
 
@@ -34,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CSV_HEADERS = ["項目ID", "実施内容番号", "実施内容", "事業内容", "進捗状況", "スケジュールの変更理由",
                "令和3年度までの取組状況", "令和4年度取組予定", "令和5年度以降取組予定", "所管課", "再掲元"]
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+has_lo = pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) is not installed")
 needs_lo = pytest.mark.skipif(not (SOFFICE and shutil.which("pdftotext")),
                               reason="LibreOffice (soffice) and poppler-utils (pdftotext) are not installed")
 posix_only = pytest.mark.skipif(os.name == "nt", reason="the stand-in soffice is a POSIX script")
@@ -309,3 +316,23 @@ def export_report_workbook(ws) -> Path:
     """The consolidated workbook of the workspace (what the PDF was made from, plus the review sheets)."""
     consolidate(ws)
     return ws.report_path()
+
+
+@has_lo
+def test_the_pdf_copy_draws_columns_as_wide_as_excel_does(tmp_path):
+    """LibreOffice sizes columns by the font it has for Calibri; measured, the widths given to
+    the PDF copy make it draw each column as wide as Excel would (to the pixel), so the PDF
+    prints at Excel's scale with Excel's line breaks and page breaks."""
+    soffice = Path(SOFFICE)
+    metrics = measure_columns(soffice, tmp_path, tmp_path / "profile", 120)
+    widths = [8, 20, 36]
+    workbook, buffer = new_workbook(dt.datetime(2022, 4, 1))
+    sheet = workbook.add_worksheet()
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, metrics.width_like_excel(width))
+    sheet.write_string(0, 0, "0")
+    ods = convert(soffice, finish(workbook, buffer), "ods", tmp_path, tmp_path / "profile", 120)
+    with zipfile.ZipFile(io.BytesIO(ods)) as z:
+        content = z.read("content.xml").decode()
+    drawn = [length_pixels(w) for w in re.findall(r'style:column-width="([^"]+)"', content)[:3]]
+    assert drawn == pytest.approx([EXCEL.pixels(w) for w in widths], abs=1.5)

@@ -59,7 +59,7 @@ NEUTRALISING_PREFIX = "'"
 NEEDS_PREFIX = FORMULA_STARTS + (NEUTRALISING_PREFIX,)
 PRINTED_DASH = "-"  # printed in 別紙1 for "nothing planned"; not a formula
 SOFFICE_ENV = "NAKANO_XL_SOFFICE"
-PDF_TIMEOUT = 180  # seconds; a conversion takes about 3 s here (README)
+PDF_TIMEOUT = 180  # seconds per soffice run; each takes 2–3 s here (README)
 
 Progress = Callable[[int, int], None]
 
@@ -200,7 +200,7 @@ def find_soffice() -> Path:
     raise NakanoError(
         "PDF の書き出しには LibreOffice が必要ですが、見つかりません。"
         "LibreOffice（https://ja.libreoffice.org/ 、Debian/Ubuntu では "
-        "sudo apt-get install libreoffice-calc fonts-noto-cjk fonts-crosextra-carlito）をインストールしてください。"
+        "sudo apt-get install libreoffice-calc fonts-noto-cjk）をインストールしてください。"
         f"標準以外の場所にある場合は、環境変数 {SOFFICE_ENV} に soffice のパスを指定してください。"
         "CSV と JSON の書き出しには LibreOffice は要りません。"
     )
@@ -291,7 +291,7 @@ def run_soffice(command: list[str], timeout: float, log: Path) -> tuple[int, str
     a reader waiting after soffice itself has ended.
     """
     if os.name == "nt":
-        group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
     else:
         group = {"start_new_session": True}
     with log.open("wb") as out:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta, timezone
-from typing import Any, Callable
+from typing import Callable, Sequence
 
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
@@ -25,6 +25,7 @@ import xlsxwriter.worksheet
 from .findings import Finding, Severity, count
 from .intake import Submission
 from .model import Answer, Item, Kpi, Plan, Status
+from .template import Template
 from .workspace import Workspace
 from .xlsx.measure import row_height
 from .xlsx.writer import finish, new_workbook
@@ -442,8 +443,8 @@ class TableRef:
     last: int  # last data row (the total row follows)
 
 
-def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: Any, title: str, label_header: str,
-                      rows: list[CountRow], row: int, widths: list[float]) -> tuple[int, TableRef]:
+def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: Template, title: str, label_header: str,
+                      rows: list[CountRow], row: int, widths: Sequence[float]) -> tuple[int, TableRef]:
     """A heading, then ``label | ◎ | ○ | △ | × | 合計 | 記入なし`` per group and a total row."""
     summary = tmpl.summary
     sheet.write_string(row, 0, title, st.heading)
@@ -473,7 +474,7 @@ def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: A
 
 
 def insert_count_chart(workbook: xlsxwriter.workbook.Workbook, sheet: xlsxwriter.worksheet.Worksheet,
-                       tmpl: Any, title: str, sheet_name: str, table: TableRef, row: int, *, height: int) -> int:
+                       tmpl: Template, title: str, sheet_name: str, table: TableRef, row: int, *, height: int) -> int:
     """A stacked bar chart of a count table (one series per mark); returns the row after it.
 
     The chart reads the table's cells, and xlsxwriter stores their values in the chart as
@@ -549,7 +550,7 @@ def write_kpi_tables(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, kpis: li
 # --- 確認事項, 提出状況 ---------------------------------------------------------------------
 
 
-def _fit_row(sheet: xlsxwriter.worksheet.Worksheet, row: int, values: list[str], widths: list[float]) -> None:
+def _fit_row(sheet: xlsxwriter.worksheet.Worksheet, row: int, values: list[str], widths: Sequence[float]) -> None:
     """Give a row of wrapped cells the height its longest text needs (LibreOffice does not)."""
     sheet.set_row(row, fitted_height(list(zip(values, widths))))
 

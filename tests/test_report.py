@@ -8,6 +8,7 @@ never from the code that wrote the workbook.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 from collections import Counter
@@ -173,7 +174,7 @@ def test_every_page_holds_its_rows_at_the_fit_to_width_scale(book, sample):
     titles = sum(sheet.row_dimensions[r].height for r in range(1, head + 1))
     bounds = [rows.start] + page_starts(sheet) + [rows.stop]
     assert len(bounds) - 1 >= 8  # about 10 pages of rows on A4 (the published report has 15)
-    for top, stop in zip(bounds, bounds[1:]):
+    for top, stop in itertools.pairwise(bounds):
         body = sum(sheet.row_dimensions[r].height for r in range(top, stop))
         assert (titles + body) * scale <= page_h, f"page starting at row {top} is too tall"
 

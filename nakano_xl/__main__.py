@@ -1,5 +1,5 @@
 """``python -m nakano_xl`` runs the ``nakano-xl`` command."""
 
-from .cli import cli
+from .cli import main
 
-cli(prog_name="nakano-xl")
+main()

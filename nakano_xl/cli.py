@@ -9,6 +9,7 @@ Exit status of every command (the contract scripts rely on):
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -34,6 +35,10 @@ class Cli(click.Group):
             ctx.exit(EXIT_RUN_FAILED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # `nakano-xl … | head`: the reader went away, the work is done
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(1)
         except Exception as e:  # anything else: one line, the details only on request
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -169,22 +174,40 @@ def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
 
 @cli.command()
 @workspace_option
+@click.option("--dry-run", is_flag=True,
+              help="何も書き出さず、確認事項と、前回の取りまとめから別紙1がどう変わるかを表示します。")
 @quiet_option
-def consolidate(workspace: Path, quiet: bool) -> None:
+def consolidate(workspace: Path, dry_run: bool, quiet: bool) -> None:
     """inbox/ の回答票をすべて検証・統合し、別紙1・集計・確認事項・提出状況を書き出します。
 
     inbox/ の中はサブフォルダも含めてすべて読みます。ファイル名は問いません
     （どの課の回答票かは管理情報で判断します）。結果は output/ にできます。
+    遅れて届いた回答票の影響を公表前に確かめるには --dry-run を付けます。
 
     \b
     例: nakano-xl consolidate -w 令和3年度
+        nakano-xl consolidate -w 令和3年度 --dry-run
     """
     import nakano_xl as nx
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を読み込み中", quiet) as tick:
-        result = nx.consolidate(ws, progress=tick)
+        if dry_run:
+            from .consolidate import preview
+            from .diff import describe
+
+            result, changes = preview(ws, progress=tick)
+        else:
+            result = nx.consolidate(ws, progress=tick)
     echo_result(result)
+    if dry_run:
+        click.echo("（--dry-run: ファイルは書き出していません）")
+        if changes is None:
+            click.echo("前回の取りまとめ結果がないため、比較はできません。")
+        else:
+            click.echo(f"前回の取りまとめから別紙1で変わるセル: {len(changes)}件")
+            for change in changes:
+                click.echo(f"  {describe(change)}")
     raise SystemExit(exit_code(result.findings))
 
 
@@ -226,6 +249,62 @@ def echo_result(result: Any) -> None:
 
 
 @cli.command()
+@workspace_option
+@quiet_option
+def feedback(workspace: Path, quiet: bool) -> None:
+    """確認事項のある課ごとに、修正箇所に印を付けた回答票と依頼文を feedback/ に書き出します。
+
+    各課から届いた回答票のコピーに、問題のあるセルの色付けとコメント、先頭に
+    「修正のお願い」シートを加えます（保護と管理情報はそのまま）。課はそのファイルを
+    直して返送すれば、そのまま取りまとめに使えます。依頼文（<課>_依頼文.txt）と、
+    未提出の課の一覧と催促文（未提出の課.txt）も作ります。届いたファイルは変更しません。
+
+    \b
+    例: nakano-xl feedback -w 令和3年度
+    """
+    import nakano_xl as nx
+    from .feedback import write_feedback
+
+    ws = nx.open_workspace(workspace)
+    with progress_bar("回答票を読み込み中", quiet) as tick:
+        result = nx.consolidate(ws, progress=tick, write=False)
+    written = write_feedback(ws, result)
+    click.echo(f"修正をお願いする課: {len(written.workbooks)}課")
+    for department, path in written.workbooks.items():
+        click.echo(f"  {department}: {path}  {written.letters[department].name}")
+    if written.reminder:
+        click.echo(f"未提出の課の一覧と催促文: {written.reminder}")
+
+
+@cli.command()
+@workspace_option
+@click.option("--to", "to_year", required=True, help="新しい年度: R4、令和4年度、2022 など。")
+@click.argument("new_workspace", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="新しい作業フォルダがすでにあっても作り直します。")
+def rollover(workspace: Path, to_year: str, new_workspace: Path, force: bool) -> None:
+    """今年度の結果から、翌年度の作業フォルダ NEW_WORKSPACE を作ります。
+
+    計画マスタ（項目ID・実施内容・事業内容・所管課・再掲元）はそのまま引き継ぎ、今年度の
+    取りまとめ結果を「前年度の回答」として引き継ぎます（回答票に参考として表示され、
+    取りまとめでは前年度との比較シートができます）。成果指標の表には新しい年度の実績欄が
+    加わります。事業の追加・終了は、新しい作業フォルダの計画マスタを直接編集してください。
+
+    \b
+    例: nakano-xl rollover -w 令和3年度 --to R4 令和4年度
+    """
+    import nakano_xl as nx
+    from .rollover import rollover as roll
+
+    ws = nx.open_workspace(workspace)
+    new, findings = roll(ws, to_year, new_workspace, force=force)
+    click.echo(f"{new.year.label}の作業フォルダ {new.root} を作成しました（{ws.year.label}の回答を前年度分として引き継ぎ）。")
+    if findings:
+        echo_findings(findings)
+    click.echo(f"次は: 計画マスタ {new.root / new.settings.plan_file} を確認・編集してから nakano-xl distribute -w {new.root}")
+    raise SystemExit(exit_code(findings))
+
+
+@cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path, file_okay=False))
 def demo(workspace: Path) -> None:
     """同梱の令和3年度データで、配付から取りまとめまでを一通り実行します。
@@ -247,4 +326,9 @@ def demo(workspace: Path) -> None:
 
 
 def main() -> None:  # pragma: no cover - the console script
-    cli()
+    # A Windows console redirected to a file encodes in cp932, which lacks some characters of
+    # the report (— U+2014); print a replacement rather than fail on a message.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    cli(prog_name="nakano-xl")

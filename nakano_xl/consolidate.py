@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from .diff import Change, diff_answers, last_answers
 from .findings import Finding, finding, sorted_findings
 from .intake import Inbox, read_inbox
 from .merge import Merged, count_statuses, merge_answers
@@ -82,3 +83,13 @@ def answers_csv(ws: Workspace, answers: dict[str, Answer]) -> str:
         cells = answers.get(item.item_id, Answer()).cells()
         writer.writerow([item.item_id] + [cells[f] for f in ANSWER_FIELDS])
     return out.getvalue()
+
+
+def preview(ws: Workspace, *, progress: Progress | None = None) -> tuple[Consolidation, list[Change] | None]:
+    """Everything consolidate does but writing, and what it would change in 別紙1.
+
+    The changes are None when there is no earlier consolidation to compare with.
+    """
+    result = consolidate(ws, progress=progress, write=False)
+    old = last_answers(ws.output / f"answers_{ws.year.code}.csv", ws.plan)
+    return result, (diff_answers(ws.plan, old, result.answers) if old is not None else None)

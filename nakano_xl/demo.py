@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .consolidate import Consolidation, consolidate
 from .distribute import Distribution, distribute
+from .errors import WorkspaceError
 from .fill import fill_workbook
 from .plan import load_answers
 from .template import resource_dir
-from .errors import WorkspaceError
 from .workspace import PRIVATE_DIR, Workspace, init_workspace
 
 SAMPLE = "nakano_r3"

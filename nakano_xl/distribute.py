@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import xlsxwriter.worksheet
 
 from .findings import Finding
-from .layout import (DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns,
-                     Metadata, safe_file_name)
-from .model import Item, Status
+from .layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata, safe_file_name
+from .model import Answer, Item, Status
 from .plan import check_plan
+from .rollover import compare_plans
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.measure import row_height
@@ -36,17 +36,21 @@ class Distribution:
     findings: list[Finding] = field(default_factory=list)
 
 
-def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None = None) -> Distribution:
+def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answer] | None = None,
+               progress: Progress | None = None) -> Distribution:
     """Write ``outbox/<課>.xlsx`` for every department that answers at least one item.
 
     The distribution id is made once and kept in the workspace, so distributing again (say
     after fixing a typo in the plan) does not invalidate files already sent; ``renew`` makes
-    a new one, after which files of the old distribution are refused.
+    a new one, after which files of the old distribution are refused. ``prefill`` puts
+    answers into the answer cells (still editable), e.g. a plan text carried over from last year.
     """
     record = ws.distribution()
     if record is None or renew:
         record = {"distribution_id": uuid.uuid4().hex[:12]}
     result = Distribution(record["distribution_id"], findings=check_plan(ws.plan))
+    if ws.previous is not None:
+        result.findings.extend(compare_plans(ws.previous.plan, ws.plan))
     key = ws.key()
     departments = ws.plan.departments()
     sent: dict[str, dict[str, object]] = {}
@@ -61,7 +65,7 @@ def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None 
             answer_sheet=ws.template.input["answer_sheet"],
             item_ids=tuple(i.item_id for i in items),
         ).signed(key)
-        data = build_input_workbook(ws, department, items, meta)
+        data = build_input_workbook(ws, department, items, meta, prefill=prefill)
         path = ws.outbox / f"{safe_file_name(department)}.xlsx"
         write_atomically(path, data)
         result.files[department] = path
@@ -75,7 +79,8 @@ def distribute(ws: Workspace, *, renew: bool = False, progress: Progress | None 
     return result
 
 
-def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata) -> bytes:
+def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata, *,
+                         prefill: Mapping[str, Answer] | None = None) -> bytes:
     """One department's workbook as bytes (the same inputs give the same bytes)."""
     tmpl = ws.template
     words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
@@ -99,7 +104,7 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
                                        "num_format": "@"}),
         "missing": workbook.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
     }
-    write_answer_sheet(ws, workbook, fmt, words, items)
+    write_answer_sheet(ws, workbook, fmt, words, items, prefill or {})
     write_instructions(ws, workbook, fmt, words)
     meta_sheet = workbook.add_worksheet(tmpl.input["metadata_sheet"])
     for row, (key, value) in enumerate(meta.rows()):
@@ -111,7 +116,7 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
 
 
 def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
-                       items: list[Item]) -> None:
+                       items: list[Item], prefill: Mapping[str, Answer]) -> None:
     tmpl = ws.template
     cols = InputColumns.of(tmpl)
     sheet = workbook.add_worksheet(tmpl.input["answer_sheet"])
@@ -128,10 +133,15 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
         sheet.set_column(c, c, column.width if column else 8)
     for n, item in enumerate(items):
         r = r0 + 1 + n
-        values = {"section": item.section_label, "content": item.content, "departments": item.departments}
+        values = {"section": item.section_label, "content": item.content, "departments": item.departments,
+                  **(prefill[item.item_id].cells() if item.item_id in prefill else {})}
         for c, column in enumerate(tmpl.columns):
             if column.answer:
-                sheet.write_blank(r, c, None, fmt["status" if column.key == "status" else "answer"])
+                style = fmt["status" if column.key == "status" else "answer"]
+                if values.get(column.key):
+                    sheet.write_string(r, c, values[column.key], style)
+                else:
+                    sheet.write_blank(r, c, None, style)
             else:
                 sheet.write_string(r, c, values[column.key], fmt["fixed"])
         sheet.write_string(r, cols.item_id - 1, item.item_id, fmt["id"])

@@ -27,11 +27,13 @@ Values = Mapping[str, str]  # field (status, reason, ...) → text as typed
 
 
 def fill_workbook(src: Path, dst: Path, answers: Mapping[str, Values | Answer], template: Template,
-                  *, skip_blank: bool = True) -> None:
+                  *, skip_blank: bool = True, paste: bool = False) -> None:
     """Open ``src``, type ``answers`` ({item_id: {field: text}}) into its rows, save as ``dst``.
 
     Rows are found by their item id, as a person finds them by their text. Blank values are
-    not typed (a person leaves the cell alone) unless ``skip_blank`` is False.
+    not typed (a person leaves the cell alone) unless ``skip_blank`` is False. ``paste`` puts
+    the values in as a paste would: Excel checks a pasted value against no dropdown, which is
+    how ▲ or 〇 reach a status cell.
     """
     workbook = openpyxl.load_workbook(src)
     sheet = workbook[template.input["answer_sheet"]]
@@ -50,16 +52,16 @@ def fill_workbook(src: Path, dst: Path, answers: Mapping[str, Values | Answer], 
                 raise FillRefused(f"{key} は回答欄ではありません")
             if text == "" and skip_blank:
                 continue
-            type_into(sheet, rows[item_id], cols.col(key), text)
+            type_into(sheet, rows[item_id], cols.col(key), text, paste=paste)
     workbook.save(dst)
 
 
-def type_into(sheet: Worksheet, row: int, col: int, text: str) -> None:
-    """Type ``text`` into one cell, refusing what Excel would refuse."""
+def type_into(sheet: Worksheet, row: int, col: int, text: str, *, paste: bool = False) -> None:
+    """Type (or paste) ``text`` into one cell, refusing what Excel would refuse."""
     cell = sheet.cell(row, col)
     if sheet.protection.sheet and cell.protection.locked:
         raise FillRefused(f"{sheet.title}!{cell.coordinate} はロックされています")
-    for dv in sheet.data_validations.dataValidation:
+    for dv in [] if paste else sheet.data_validations.dataValidation:
         if dv.type == "list" and dv.errorStyle in (None, "stop") and cell.coordinate in dv.sqref:
             allowed = (dv.formula1 or "").strip('"').split(",")
             if text and text not in allowed:

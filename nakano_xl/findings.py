@@ -54,6 +54,23 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "事業内容「{content}」には回答する所管課がありません。どの課にも配付されません。",
     ),
+    # --- the plan master against last year's (distribute after rollover) ---
+    "plan.item_added": (
+        Severity.INFO,
+        "前年度の計画マスタにない事業内容「{content}」が追加されています。",
+    ),
+    "plan.item_retired": (
+        Severity.INFO,
+        "前年度の事業内容「{content}」は今年度の計画マスタにありません（終了した事業として扱います）。",
+    ),
+    "plan.item_changed": (
+        Severity.INFO,
+        "事業内容「{content}」の{fields}が前年度から変わっています。",
+    ),
+    "rollover.open_errors": (
+        Severity.WARNING,
+        "{year}の取りまとめにはエラーが{count}件残っています。前年度の回答として引き継いだ内容を確認してください。",
+    ),
     # --- 再掲 links in the plan master (init, distribute, consolidate) ---
     "reprint.missing_original": (
         Severity.ERROR,

@@ -10,8 +10,9 @@ unanswered and reports an error until the departments agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any
 
 from .findings import Finding, Severity, finding
 from .intake import Submission
@@ -43,7 +44,7 @@ def merge_answers(plan: Plan, submissions: Iterable[Submission], *, rule: str = 
                                                answered="、".join(d for d in departments if d in by_dept)))
         answer, conflicts = combine(given, departments)
         if conflicts:
-            where = {"item_id": item.item_id, "department": "、".join(given)}
+            where: dict[str, Any] = {"item_id": item.item_id, "department": "、".join(given)}
             described = "／".join(
                 f"{ANSWER_LABELS[f]}: " + "、".join(f"{d}「{v}」" for d, v in values) for f, values in conflicts
             )

@@ -8,8 +8,8 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from .errors import NakanoError
 
@@ -224,7 +224,7 @@ class Item:
 class Plan:
     """The plan master: every 別紙1 row in published order."""
 
-    __slots__ = ("items", "_by_id")
+    __slots__ = ("_by_id", "items")
 
     def __init__(self, items: Iterable[Item]) -> None:
         self.items: tuple[Item, ...] = tuple(items)

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
-from .errors import PlanError
+from .errors import NakanoError, PlanError
 from .findings import Finding, finding
+from .model import (
+    ANSWER_FIELDS,
+    KPI_KINDS,
+    Answer,
+    DepartmentRules,
+    FiscalYear,
+    Item,
+    Kpi,
+    KpiValue,
+    Plan,
+    Status,
+    parse_departments,
+)
 from .reprint import link_reprints
-from .model import (ANSWER_FIELDS, KPI_KINDS, Answer, DepartmentRules, FiscalYear, Item, Kpi, KpiValue,
-                    Plan, Status, parse_departments)
 from .xlsx.reader import RefusedFile, XlsxFile
 
 PLAN_COLUMNS = {
@@ -181,30 +192,29 @@ def load_kpis(path: Path) -> list[Kpi]:
     """Read the KPI table in long form: one row per indicator, year and kind (実績/目標)."""
     table = read_table(path, KPI_COLUMNS, ("goal", "name", "year", "kind", "value"))
     problems: list[str] = []
-    order: dict[tuple[str, str], dict[str, object]] = {}
+    texts: dict[tuple[str, str], dict[str, str]] = {}  # (goal, name) → owner, goal_title, note
+    values: dict[tuple[str, str], list[KpiValue]] = {}
     for number, row in table.rows:
-        goal, name = row["goal"].strip(), row["name"].strip()
+        key = (row["goal"].strip(), row["name"].strip())
         kind = row["kind"].strip()
         try:
             year = FiscalYear.parse(row["year"])
-        except Exception:
+        except NakanoError:
             problems.append(f"{number}行目: 年度「{row['year']}」を読み取れません")
             continue
         if kind not in KPI_KINDS:
             problems.append(f"{number}行目: 区分は「実績」か「目標」にしてください（「{kind}」）")
             continue
-        entry = order.setdefault((goal, name), {"owner": "", "goal_title": "", "note": "", "values": []})
-        for key in ("owner", "goal_title", "note"):
-            if not entry[key]:
-                entry[key] = row.get(key, "").strip()
-        entry["values"].append(KpiValue(year, kind, row["value"].strip()))  # type: ignore[attr-defined]
+        entry = texts.setdefault(key, {"owner": "", "goal_title": "", "note": ""})
+        for field_name in entry:  # the first non-empty value of each indicator's rows counts
+            entry[field_name] = entry[field_name] or row.get(field_name, "").strip()
+        values.setdefault(key, []).append(KpiValue(year, kind, row["value"].strip()))
     if problems:
         raise PlanError(_problem_list(path, problems))
     return [
-        Kpi(goal=goal, name=name, owner=str(e["owner"]), goal_title=str(e["goal_title"]),
-            note=str(e["note"]),
-            values=tuple(sorted(e["values"], key=lambda v: (v.year, v.kind))))  # type: ignore[arg-type]
-        for (goal, name), e in order.items()
+        Kpi(goal=goal, name=name, owner=texts[(goal, name)]["owner"], goal_title=texts[(goal, name)]["goal_title"],
+            note=texts[(goal, name)]["note"], values=tuple(sorted(values[(goal, name)], key=lambda v: (v.year, v.kind))))
+        for goal, name in texts
     ]
 
 
@@ -250,3 +260,14 @@ def check_plan(plan: Plan) -> list[Finding]:
         out.append(finding("plan.group_department", value=group, group=group, items="、".join(ids)))
     out.extend(link_reprints(plan).findings)
     return out
+
+
+def kpis_csv(kpis: list[Kpi]) -> str:
+    """The KPI table in long form, as `load_kpis` reads it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"])
+    for kpi in kpis:
+        for v in kpi.values:
+            writer.writerow([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note])
+    return out.getvalue()

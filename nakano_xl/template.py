@@ -82,6 +82,7 @@ class Template:
             self.summary: Mapping[str, Any] = data["summary"]
             self.findings: Mapping[str, Any] = data["findings"]
             self.submission_status: Mapping[str, Any] = data["submission_status"]
+            self.feedback: Mapping[str, Any] = data["feedback"]
         except (KeyError, TypeError, ValueError) as e:
             raise NakanoError(f"様式ファイル {source} の内容が不正です（{e!r}）。") from e
         if {m.status for m in self.marks} != set(Status) or any(

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NakanoError, WorkspaceError
-from .model import FiscalYear, Kpi, Plan
-from .plan import load_kpis, load_plan
+from .model import Answer, FiscalYear, Kpi, Plan
+from .plan import load_answers, load_kpis, load_plan
 from .template import Template, load_template
 from .xlsx.reader import Limits
 from .xlsx.writer import write_text_atomically
@@ -58,6 +58,18 @@ class Settings:
     kpis_file: str = ""
     limits: Limits = field(default_factory=Limits)
     rules: Rules = field(default_factory=Rules)
+    previous_year: FiscalYear | None = None  # set by rollover: last year's result is the reference
+    previous_plan_file: str = ""
+    previous_answers_file: str = ""
+
+
+@dataclass(frozen=True)
+class Previous:
+    """Last year's plan master and merged answers, carried over by rollover."""
+
+    year: FiscalYear
+    plan: Plan
+    answers: dict[str, Answer]
 
 
 @dataclass
@@ -67,6 +79,7 @@ class Workspace:
     template: Template
     plan: Plan
     kpis: list[Kpi]
+    previous: Previous | None = None
 
     @property
     def year(self) -> FiscalYear:
@@ -162,7 +175,12 @@ def open_workspace(root: Path) -> Workspace:
     template = load_template(settings.template)
     plan = load_plan(root / settings.plan_file, template.department_rules)
     kpis = load_kpis(root / settings.kpis_file) if settings.kpis_file else []
-    return Workspace(root, settings, template, plan, kpis)
+    previous = None
+    if settings.previous_year is not None:
+        old_plan = load_plan(root / settings.previous_plan_file, template.department_rules)
+        previous = Previous(settings.previous_year, old_plan,
+                            load_answers(root / settings.previous_answers_file, old_plan))
+    return Workspace(root, settings, template, plan, kpis, previous)
 
 
 def read_settings(path: Path) -> Settings:
@@ -175,6 +193,7 @@ def read_settings(path: Path) -> Settings:
         if not isinstance(created, dt.datetime):
             raise TypeError("created must be a date and time")
         files = data.get("files", {})
+        previous = data.get("previous", {})
         limits = Limits(**{f.name: type(getattr(Limits(), f.name))(data.get("limits", {})[f.name])
                            for f in fields(Limits) if f.name in data.get("limits", {})})
         rules = Rules(**data.get("rules", {}))
@@ -193,6 +212,9 @@ def read_settings(path: Path) -> Settings:
             kpis_file=str(files.get("kpis", "")),
             limits=limits,
             rules=rules,
+            previous_year=FiscalYear.parse(previous["year"]) if previous.get("year") else None,
+            previous_plan_file=str(previous.get("plan", "")),
+            previous_answers_file=str(previous.get("answers", "")),
         )
     except NakanoError as e:
         raise WorkspaceError(f"設定ファイル {path}: {e}") from None
@@ -240,4 +262,17 @@ conflict = {_toml_str(s.rules.conflict)}
 reprint_display = {_toml_str(s.rules.reprint_display)}
 # 同じ課のファイルが複数届いたとき: "latest" = 保存日時が新しいものを採用
 duplicate_submission = {_toml_str(s.rules.duplicate_submission)}
+{_previous_section(s)}"""
+
+
+def _previous_section(s: Settings) -> str:
+    if s.previous_year is None:
+        return ""
+    return f"""
+[previous]
+# 前年度の結果（nakano-xl rollover が引き継いだもの）。回答票に前年度の回答を参考として載せ、
+# 取りまとめでは前年度との比較シートを作ります。
+year = {_toml_str(s.previous_year.code)}
+plan = {_toml_str(s.previous_plan_file)}
+answers = {_toml_str(s.previous_answers_file)}
 """

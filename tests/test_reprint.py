@@ -25,7 +25,7 @@ def test_every_reprint_link_of_the_fy_r3_plan_resolves(sample):
     reprints = [i.item_id for i in plan if i.is_reprint]
     assert len(reprints) == 14
     assert set(links.root) == set(reprints)
-    for item_id, root in links.root.items():
+    for root in links.root.values():
         assert root is not None and not plan[root].is_reprint
     # Whole sections: 1-7-① re-lists 1-2-①, 2-1-① re-lists 1-1-③ (no marker at all).
     assert [links.root[f"P0{n}"] for n in (58, 59, 60, 61)] == ["P016", "P017", "P018", "P019"]

@@ -1,0 +1,140 @@
+"""feedback (差し戻し): each department's own workbook back, with its problems marked.
+
+For every department whose return has findings, ``feedback/<課>.xlsx`` is a copy of the file it
+sent: the cells with findings filled red and annotated with a Japanese comment saying what is
+wrong and how to fix it, a 修正のお願い sheet listing them all at the front, and everything
+else as it was — still protected, still signed (the metadata is not touched), so the
+department fixes it in place and sends it back, and it consolidates like any return. Beside
+it, ``<課>_依頼文.txt`` is a ready-to-send letter, and ``未提出の課.txt`` lists the departments
+that sent nothing, with a reminder. The returned files themselves are never modified.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from .consolidate import Consolidation
+from .findings import Finding, Severity
+from .intake import Submission
+from .layout import safe_file_name
+from .workspace import Workspace
+from .xlsx.writer import write_atomically, write_text_atomically
+
+# What a department should do, for the codes a department can act on in its own file. The
+# finding's message says what was found; this says how to fix it, next to the cell.
+HOW_TO_FIX = {
+    "status.missing": "セルの▼から ◎ ○ △ × のいずれかを選んでください。",
+    "status.invalid": "セルの▼から ◎ ○ △ × のいずれかを選び直してください。",
+    "status.lookalike": "セルの▼から記号を選び直してください（見た目が似た別の文字が入っています）。",
+    "reason.missing": "スケジュールの変更理由を記入してください。",
+    "reason.recommended": "遅れている理由を記入してください。",
+}
+SEVERITY_WORDS = {Severity.ERROR: "要修正", Severity.WARNING: "要確認", Severity.INFO: "参考"}
+MARK_FILL = PatternFill("solid", fgColor="FFFF9999")
+
+
+@dataclass
+class Feedback:
+    workbooks: dict[str, Path] = field(default_factory=dict)  # department → marked copy
+    letters: dict[str, Path] = field(default_factory=dict)  # department → letter
+    reminder: Path | None = None
+
+
+def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
+    """Write the marked copies, the letters and the reminder list into ``feedback/``."""
+    spec = ws.template.feedback
+    folder = ws.root / spec["folder"]
+    out = Feedback()
+    words = ws.template.texts(ws.year, coordinator=ws.settings.coordinator or "取りまとめ担当",
+                              deadline=_deadline_words(ws))
+    for sub in result.inbox.used():
+        mine = [f for f in result.findings if f.file == sub.file and f.severity >= Severity.WARNING]
+        if not mine:
+            continue
+        name = safe_file_name(sub.department)
+        target = folder / f"{name}.xlsx"
+        mark_workbook(ws, sub, mine, target)
+        out.workbooks[sub.department] = target
+        letter = folder / spec["letter_file"].format(department=name)
+        write_text_atomically(letter, _letter(ws, sub, mine, target.name, words))
+        out.letters[sub.department] = letter
+    returned = {s.department for s in result.inbox.used()}
+    missing = [d for d in ws.plan.departments() if d not in returned]
+    if missing:
+        out.reminder = folder / spec["reminder_file"]
+        write_text_atomically(out.reminder, spec["reminder"].format_map({
+            **words, "count": len(missing), "departments": "\n".join(f"・{d}" for d in missing),
+            "department_placeholder": "（課名）"}))
+    return out
+
+
+def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path) -> None:
+    """Copy the department's file with its findings marked; only styles, comments and one sheet added."""
+    spec = ws.template.feedback
+    book = openpyxl.load_workbook(ws.inbox / sub.file)
+    for f in findings:
+        if f.cell and f.sheet in book.sheetnames:
+            cell = book[f.sheet][f.cell]
+            note = "\n".join(filter(None, (f.message, HOW_TO_FIX.get(f.code))))
+            if cell.comment is not None:
+                note = cell.comment.text + "\n" + note
+            cell.comment = Comment(note, spec["comment_author"], width=320, height=140)
+            cell.fill = MARK_FILL
+    sheet = book.create_sheet(spec["sheet"], 0)
+    words = ws.template.texts(ws.year, department=sub.department)
+    sheet["A1"] = spec["sheet_title"].format_map(words)
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = spec["sheet_note"]
+    sheet["A2"].font = Font(color="FFC00000")
+    for col, header in enumerate(spec["sheet_headers"], start=1):
+        sheet.cell(4, col, header).font = Font(bold=True)
+    for row, f in enumerate(findings, start=5):
+        item = ws.plan.get(f.item_id) if f.item_id else None
+        values = [SEVERITY_WORDS[f.severity], f"{f.sheet}!{f.cell}" if f.cell else "", f.item_id or "",
+                  item.content if item else "", "\n".join(filter(None, (f.message, HOW_TO_FIX.get(f.code))))]
+        for col, value in enumerate(values, start=1):
+            cell = sheet.cell(row, col, value)
+            cell.data_type = "s"  # a message is text, whatever it starts with
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for col, width in zip("ABCDE", (8, 12, 10, 40, 70)):
+        sheet.column_dimensions[col].width = width
+    sheet.protection.sheet = True
+    book.active = 0
+    for other in book.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    # openpyxl stamps the save time into the copy: unlike the report, a feedback copy is a new
+    # return in the making, and "the most recently saved file wins" must rank it after the original.
+    buffer = io.BytesIO()
+    book.save(buffer)
+    write_atomically(target, buffer.getvalue())
+
+
+def _letter(ws: Workspace, sub: Submission, findings: list[Finding], feedback_file: str,
+            words: dict[str, str]) -> str:
+    spec = ws.template.feedback
+    lines = []
+    for n, f in enumerate(findings, start=1):
+        item = ws.plan.get(f.item_id) if f.item_id else None
+        place = ""
+        if f.cell:
+            place = f"{f.sheet}シート {f.cell}"
+            if item:
+                place += f"（{item.content}）"
+            place += ": "
+        fix = HOW_TO_FIX.get(f.code, "")
+        lines.append(spec["problem_line"].format(number=n, place=place, message=f.message + fix))
+    return spec["letter"].format_map({**words, "department": sub.department, "file": Path(sub.file).name,
+                                      "problems": "\n".join(lines), "feedback_file": feedback_file})
+
+
+def _deadline_words(ws: Workspace) -> str:
+    spec = ws.template.feedback
+    if ws.settings.deadline:
+        return spec["deadline_words"].format(deadline=ws.settings.deadline)
+    return spec["no_deadline_words"]

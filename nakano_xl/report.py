@@ -39,7 +39,6 @@ TITLE_FONT_SIZE = 14
 
 # The printed page, in points. Margins in inches, as Excel's page setup takes them.
 A4_LANDSCAPE = (841.89, 595.28)
-A4_PORTRAIT = (A4_LANDSCAPE[1], A4_LANDSCAPE[0])
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.5, "bottom": 0.6}
 # Plan pages a little short of full: Excel rounds its fit-to-width scale to a whole percent
 # and row heights to its own units.

@@ -33,6 +33,7 @@ from nakano_xl.plan import load_answers
 from nakano_xl.report import header_row
 from nakano_xl.workspace import Workspace, open_workspace
 from nakano_xl.xlsx.cells import a1
+from nakano_xl.xlsx.reader import XlsxFile
 
 from . import lo
 
@@ -87,9 +88,9 @@ def calc(demo, sample, tmp_path_factory, request) -> CalcRun:
                 if i.item_id in answers}
         filled[department] = root / "filled" / f"{path.stem}_回答.xlsx"
         jobs.append(lo.save_job(path, filled[department], lo.answer_edits(path, mine, ws.template)))
-    # Every distributed workbook opened and saved unchanged.
+    # Every distributed workbook opened and saved unchanged, with a view as on a person's screen.
     resaved = {d: root / "resaved" / p.name for d, p in demo.distribution.files.items()}
-    jobs += [lo.save_job(p, resaved[d]) for d, p in demo.distribution.files.items()]
+    jobs += [lo.save_job(p, resaved[d], view=True) for d, p in demo.distribution.files.items()]
 
     department = "情報システム課"
     source = demo.distribution.files[department]
@@ -231,6 +232,11 @@ def test_text_typed_in_calc_is_read_back_exactly_as_typed(calc, demo, tmp_path):
     cells = [c for row in sheet.iter_rows(min_row=FIRST_ROW) for c in row if c.value in TRICKY_TEXTS]
     assert sorted(c.value for c in cells) == sorted(TRICKY_TEXTS)
     assert {c.data_type for c in cells} == {"s"}
+    # … in cells that are still unlocked, as the product's reader sees them.
+    with XlsxFile(path) as book:
+        read = book.read_sheet(book.sheet(ws.template.input["answer_sheet"]))
+        assert {read.get(c.row, c.column).kind for c in cells} == {"text"}
+        assert not any(read.is_locked(c.row, c.column) for c in cells)
 
 
 # -- a plain re-save -------------------------------------------------------------------------
@@ -279,6 +285,19 @@ def test_calc_resave_keeps_dropdown_protection_answer_cells_and_metadata(calc, d
         [cf_before] = [rule for rng in before[answer].conditional_formatting for rule in rng.rules]
         assert cf.formula == cf_before.formula
         assert sheet.print_title_rows == before[answer].print_title_rows
+        assert sheet.freeze_panes == before[answer].freeze_panes == "C5"
+        # The product's own reader sees the same in Calc's spelling (true/false, explicit
+        # errorStyle, a <formula2>, protection on every style).
+        with XlsxFile(calc.resaved[department]) as book:
+            assert [(s.name, s.state) for s in book.sheets] == \
+                [(answer, "visible"), (instructions, "visible"), (meta, "hidden")]
+            read = book.read_sheet(book.sheet(answer))
+            assert read.protected
+            for row in range(FIRST_ROW, sheet.max_row + 1):
+                rule = read.validation_at(row, cols.col("status"))
+                assert rule is not None and (rule.type, rule.formula1, rule.error_style) == \
+                    ("list", '"◎,○,△,×"', "stop")
+                assert read.is_locked(row, cols.col("content")) and read.is_locked(row, cols.item_id)
 
 
 def cells_of(sqref) -> list[str]:

@@ -100,16 +100,21 @@ class Job:
     dst: Path
     edits: tuple[Edit, ...] = ()
     sheets: tuple[str, ...] = ()  # pdf: only these sheets (default: every visible sheet)
+    view: bool = False  # open with a view: view settings (frozen panes) are saved too; 2× slower
 
     def to_json(self) -> dict[str, object]:
         return {"op": self.op, "src": str(self.src), "dst": str(self.dst),
                 "edits": [{"sheet": e.sheet, "cell": e.cell, "text": e.text} for e in self.edits],
-                "sheets": list(self.sheets)}
+                "sheets": list(self.sheets), "view": self.view}
 
 
-def save_job(src: Path, dst: Path, edits: Sequence[Edit] = ()) -> Job:
-    """Open ``src`` in Calc, type ``edits``, save as ``dst`` (.xlsx). No edits: a plain re-save."""
-    return Job("save", src, dst, tuple(edits))
+def save_job(src: Path, dst: Path, edits: Sequence[Edit] = (), *, view: bool = False) -> Job:
+    """Open ``src`` in Calc, type ``edits``, save as ``dst`` (.xlsx). No edits: a plain re-save.
+
+    ``view``: open the document with a view, as a person's Calc does. Without one (the
+    default, twice as fast) Calc saves no view settings: frozen panes are lost.
+    """
+    return Job("save", src, dst, tuple(edits), view=view)
 
 
 def pdf_job(src: Path, dst: Path, sheets: Sequence[str] = ()) -> Job:

@@ -8,7 +8,8 @@ stdlib and uno only.
 
 JOBS.json: ``{"soffice": "/usr/bin/soffice", "jobs": [job, …]}`` where a job is
 
-    {"op": "save", "src": PATH, "dst": PATH, "edits": [{"sheet": S, "cell": "C5", "text": T}, …]}
+    {"op": "save", "src": PATH, "dst": PATH, "edits": [{"sheet": S, "cell": "C5", "text": T}, …],
+     "view": false}
     {"op": "pdf", "src": PATH, "dst": PATH, "sheets": [S, …]}
 
 ``save`` opens ``src``, types every edit the way a person would and saves the workbook as
@@ -146,10 +147,13 @@ class Office:
         except Exception:
             return "LibreOffice"
 
-    def load(self, path: Path):
+    def load(self, path: Path, *, view: bool = False):
         url = uno.systemPathToFileUrl(str(path))
         doc = self.desktop.loadComponentFromURL(url, "_blank", 0, (
-            prop("Hidden", True), prop("ReadOnly", False),
+            # A hidden document has no real view, and Calc then saves no view settings (frozen
+            # panes are lost); with a view (nothing shows under --headless) they are kept, as
+            # by a person's Calc, at twice the cost.
+            prop("Hidden", not view), prop("ReadOnly", False),
             prop("MacroExecutionMode", 0),  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
             prop("UpdateDocMode", 0),  # never update links
         ))
@@ -265,7 +269,7 @@ def run_job(office: Office, index: int, job: dict) -> dict:
     out_suffix = ".pdf" if job["op"] == "pdf" else ".xlsx"
     local_out = office.workdir / f"job{index}_out{out_suffix}"
     shutil.copyfile(src, local_in)
-    doc = office.load(local_in)
+    doc = office.load(local_in, view=bool(job.get("view")))
     try:
         if job["op"] == "save":
             for edit in job.get("edits", []):

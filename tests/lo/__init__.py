@@ -44,7 +44,7 @@ STEP_TIMEOUT = 120.0  # one job: a fill-and-save or an export takes ~0.5–3 s
 
 
 def soffice_path() -> str | None:
-    return os.environ.get("NAKANO_XL_SOFFICE") or shutil.which("soffice")
+    return shutil.which(os.environ.get("NAKANO_XL_SOFFICE") or "soffice")
 
 
 def uno_python() -> str:
@@ -55,7 +55,8 @@ def uno_python() -> str:
 def unavailable() -> str | None:
     """Why LibreOffice cannot be driven here, or None when it can."""
     if soffice_path() is None:
-        return "soffice (LibreOffice) is not on PATH: apt-get install libreoffice-calc python3-uno"
+        name = os.environ.get("NAKANO_XL_SOFFICE") or "soffice"
+        return f"{name} (LibreOffice) not found: apt-get install libreoffice-calc python3-uno"
     python = uno_python()
     if not Path(python).is_file():
         return f"{python} (Debian's python3, the one python3-uno serves) is missing"

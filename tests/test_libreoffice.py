@@ -132,8 +132,14 @@ def calc(demo, sample, tmp_path_factory, request) -> CalcRun:
 
     batch = lo.run_batch(jobs)
     by_job = {id(o.job): o for o in batch.outcomes}
+    kinds: dict[str, list[float]] = {}
+    for o in batch.outcomes:
+        kind = "refused" if o.error == "refused" else o.job.op if o.job.op == "pdf" else \
+            "fill" if o.job.edits else "re-save"
+        kinds.setdefault(kind, []).append(o.seconds)
+    each = ", ".join(f"{k} {len(t)}× {sum(t) / len(t):.2f} s" for k, t in kinds.items())
     say(request, f"{batch.version}: one soffice start ({batch.start_seconds:.1f} s) for "
-                 f"{len(jobs)} jobs, {batch.seconds:.1f} s in all")
+                 f"{len(jobs)} jobs ({each}), {batch.seconds:.1f} s in all")
     return CalcRun(
         batch=batch,
         filled={d: by_job[id(job)] for d, job in fill_jobs.items()},

@@ -215,6 +215,34 @@ def consolidate(workspace: Path, dry_run: bool, quiet: bool) -> None:
     raise SystemExit(exit_code(result.findings))
 
 
+@cli.command()
+@workspace_option
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "json", "pdf"]),
+              help="csv = オープンデータ用（UTF-8 BOM付き）/ json = 項目ID付きの同じ行 / pdf = 別紙1と集計（LibreOffice が必要）。")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="書き出すファイル。既定は output/別紙1_<年度>.<形式>。")
+@quiet_option
+def export(workspace: Path, fmt: str, output: Path | None, quiet: bool) -> None:
+    """取りまとめ結果を CSV・JSON（公開用データ）または PDF（別紙1と集計）で書き出します。
+
+    inbox/ の回答票をその場で取りまとめ直して書き出します（output/ の別紙1などは書き換えません）。
+    CSV では、= + - @ などで始まり表計算ソフトが数式とみなす文字列の先頭に ' を付けています。
+
+    \b
+    例: nakano-xl export -w 令和3年度 --format csv
+    """
+    from .export import export_report
+    from .workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    with progress_bar("回答票を読み込み中", quiet) as tick:
+        done = export_report(ws, fmt, output=output, progress=tick)
+    counts = "・".join(f"{s.mark} {n}" for s, n in done.result.counts.items())
+    click.echo(f"{done.path} に書き出しました（{done.rows}行、進捗状況: {counts}）。")
+    echo_findings(done.result.findings, limit=3)
+    raise SystemExit(exit_code(done.result.findings))
+
+
 def echo_result(result: Any) -> None:
     counts = "・".join(f"{s.mark} {n}" for s, n in result.counts.items())
     used = len(result.inbox.used())

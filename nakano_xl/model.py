@@ -224,11 +224,17 @@ class Item:
 class Plan:
     """The plan master: every 別紙1 row in published order."""
 
-    __slots__ = ("_by_id", "items")
+    __slots__ = ("_by_department", "_by_id", "items")
 
     def __init__(self, items: Iterable[Item]) -> None:
         self.items: tuple[Item, ...] = tuple(items)
         self._by_id = {item.item_id: item for item in self.items}
+        # Who answers what, once: a nation-wide survey asks it for thousands of departments.
+        self._by_department: dict[str, list[Item]] = {}
+        for item in self.items:
+            if not item.is_reprint:
+                for department in item.assignment.answering:
+                    self._by_department.setdefault(department, []).append(item)
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)
@@ -251,10 +257,11 @@ class Plan:
 
     def departments(self) -> list[str]:
         """Every department that answers at least one item, in order of first appearance."""
-        return _unique(d for item in self.answered_items() for d in item.assignment.answering)
+        return list(self._by_department)
 
     def items_for(self, department: str) -> list[Item]:
-        return [i for i in self.answered_items() if department in i.assignment.answering]
+        """The items a department answers, in plan order."""
+        return list(self._by_department.get(department, ()))
 
     def sections(self) -> list[tuple[str, list[Item]]]:
         """Runs of consecutive items with the same section code, in plan order."""

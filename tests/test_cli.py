@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 from click.testing import CliRunner
 
 from nakano_xl.cli import cli
 
-COMMANDS = ["init", "distribute", "consolidate", "demo"]
+COMMANDS = ["init", "distribute", "consolidate", "feedback", "rollover", "export", "demo"]
 
 
 def run(*args: str, catch: bool = True):
@@ -92,3 +94,12 @@ def test_demo_replaces_its_own_folder_but_never_a_real_workspace(tmp_path, sampl
     result = run("demo", str(real))
     assert result.exit_code == 2 and "デモ用の作業フォルダではありません" in result.output
     assert (real / "nakano-xl.toml").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are a POSIX matter")
+def test_outputs_are_not_private_files(tmp_path):
+    assert run("demo", str(tmp_path / "demo")).exit_code == 0
+    report = tmp_path / "demo" / "output" / "別紙1_R3.xlsx"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(report.stat().st_mode) == 0o666 & ~mask

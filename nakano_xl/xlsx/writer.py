@@ -39,6 +39,17 @@ def finish(workbook: xlsxwriter.Workbook, buffer: io.BytesIO) -> bytes:
     return buffer.getvalue()
 
 
+def _file_mode() -> int:
+    # mkstemp makes private (0600) files; an output should get the permissions any new file
+    # gets here, e.g. to be served from a web folder. (On Windows only the read-only bit exists.)
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +60,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
         try:
             os.replace(tmp, path)
         except PermissionError:

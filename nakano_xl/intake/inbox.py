@@ -63,9 +63,9 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None) -> Inbox:
 
 def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
                      limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
-    """`read_file`, with anything unexpected turned into a finding for this file."""
+    """`read_one`, with anything unexpected turned into a finding for this file."""
     try:
-        return read_file(path, rel, ws=ws, limits=limits)
+        return read_one(path, rel, ws=ws, limits=limits)
     except NakanoError:
         raise  # the workspace itself is broken (signing key unreadable): the run stops
     except Exception as e:  # one bad file must never stop the run
@@ -74,8 +74,8 @@ def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
             FileRecord(rel, "unknown", size)
 
 
-def read_file(path: Path, rel: str, *, ws: Workspace | None,
-              limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
+def read_one(path: Path, rel: str, *, ws: Workspace | None,
+             limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
     """Read one file; the findings are about this file only. ``rel`` is the name findings use."""
     size = path.stat().st_size
     book, kind, found, inflated = open_workbook(path, rel, limits)
@@ -88,6 +88,14 @@ def read_file(path: Path, rel: str, *, ws: Workspace | None,
             sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
         record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)
     return sub, found + more, record
+
+
+def read_file(ws: Workspace, path: Path, rel: str) -> tuple[Submission | None, list[Finding]]:
+    """Read one file against a workspace, as consolidate does: the submission (or None) and
+    the findings about this file. ``rel`` is the name findings give the file.
+    """
+    sub, found, _ = read_one(path, rel, ws=ws, limits=ws.settings.limits)
+    return sub, found
 
 
 def read_book(book: XlsxFile, rel: str, ws: Workspace | None) -> tuple[Submission | None, list[Finding]]:

@@ -7,8 +7,20 @@ import openpyxl
 from nakano_xl.distribute import distribute
 from nakano_xl.fill import fill_workbook
 
-from .intake_kit import (GOOD, assert_landed, codes, file_of, new_workspace, only, others_than, report_answers,
-                         returned, run, set_saved_at, with_openpyxl)
+from .intake_kit import (
+    GOOD,
+    assert_landed,
+    codes,
+    file_of,
+    new_workspace,
+    only,
+    others_than,
+    report_answers,
+    returned,
+    run,
+    set_saved_at,
+    with_openpyxl,
+)
 
 
 def test_valid_returns_give_no_file_finding_and_every_answer_lands(tmp_path):

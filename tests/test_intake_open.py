@@ -21,18 +21,34 @@ import pytest
 from nakano_xl.xlsx.reader import Limits, require_safe_xml
 
 from .helpers import set_setting
-from .intake_kit import (GOOD, assert_landed, codes, edit_part, file_of, make_cfb, others_than, part_of, returned,
-                         rewrite_zip, run)
+from .intake_kit import (
+    GOOD,
+    assert_landed,
+    codes,
+    edit_part,
+    file_of,
+    make_cfb,
+    others_than,
+    part_of,
+    returned,
+    rewrite_zip,
+    run,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VICTIM = "税務課"  # answers only T3, which 情報システム課 answers too
 
 
-def ods_bytes() -> bytes:
+def ods_bytes(*, stored_first: bool = True) -> bytes:
+    """An ODS as LibreOffice writes it (mimetype stored, first), or as a careless zip tool does."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("content.xml", "<office:document-content/>")
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        if not stored_first:
+            z.writestr("content.xml", "<office:document-content/>")
+        z.writestr(zipfile.ZipInfo("mimetype") if stored_first else "mimetype",
+                   "application/vnd.oasis.opendocument.spreadsheet")
+        if stored_first:
+            z.writestr("content.xml", "<office:document-content/>")
     return buffer.getvalue()
 
 
@@ -43,6 +59,7 @@ NOT_WORKBOOKS = {
     "other_ole": (make_cfb(["WordDocument"]), "file.not_xlsx", "古いOffice形式"),
     "html": ("<html><body><table><tr><td>○</td></tr></table></body></html>".encode(), "file.not_xlsx", "HTML"),
     "ods": (ods_bytes(), "file.not_xlsx", "OpenDocument"),
+    "ods_rezipped": (ods_bytes(stored_first=False), "file.not_xlsx", "OpenDocument"),
     "pdf": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "file.not_xlsx", "PDF"),
     "csv": ("item_id,status\nT3,○\n".encode(), "file.not_xlsx", "Excelブックではありません"),
 }
@@ -73,6 +90,16 @@ def test_lock_files_and_os_litter_are_info_and_change_nothing(tmp_path):
     assert ignored == [(".DS_Store", "INFO"), (".~lock.職員課_回答.xlsx#", "INFO"), ("sub/Thumbs.db", "INFO"),
                        (f"~${file_of(VICTIM)}", "INFO")]
     assert [f for f in result.findings if f.file and f.code != "file.ignored"] == []
+    assert_landed(ws)
+
+
+def test_a_picture_is_not_scanned_as_xml(tmp_path):
+    """An SVG icon pasted into a sheet may carry a DOCTYPE; pictures are never parsed."""
+    ws, _, files = returned(tmp_path)
+    svg = b'<?xml version="1.0"?><!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd"><svg/>'
+    rewrite_zip(files[VICTIM], lambda n, d: d, add={"xl/media/image1.svg": svg})
+    result = run(ws)
+    assert codes(result, file_of(VICTIM)) == []
     assert_landed(ws)
 
 
@@ -140,9 +167,8 @@ def patch_declared_size(path: Path, name: str, size: int) -> None:
 
 def directory_trick(path: Path, how: str) -> None:
     if how == "duplicate_names":
-        with pytest.warns(UserWarning):
-            with zipfile.ZipFile(path, "a") as z:
-                z.writestr("xl/workbook.xml", "<workbook/>")
+        with pytest.warns(UserWarning), zipfile.ZipFile(path, "a") as z:
+            z.writestr("xl/workbook.xml", "<workbook/>")
     elif how == "dot_dot_name":
         rewrite_zip(path, lambda n, d: d, add={"../../outside.xml": b"<x/>"})
     elif how == "compressed_larger_than_declared":

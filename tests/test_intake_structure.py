@@ -11,8 +11,20 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 
-from .intake_kit import (GOOD, assert_landed, codes, edit_part, expected, file_of, others_than, report_answers,
-                         returned, rewrite_zip, run, with_openpyxl)
+from .intake_kit import (
+    GOOD,
+    assert_landed,
+    codes,
+    edit_part,
+    expected,
+    file_of,
+    others_than,
+    report_answers,
+    returned,
+    rewrite_zip,
+    run,
+    with_openpyxl,
+)
 
 VICTIM = "情報システム課"
 FILE = file_of(VICTIM)
@@ -281,3 +293,14 @@ def test_a_plan_changed_after_distribution_limits_each_file_to_what_the_plan_now
     assert report_answers(ws)["T5"]["status"] == ""
     victim_rows_landed(ws, ("T2", "T3"))
     assert_landed(ws, others_than(VICTIM))
+
+
+def test_an_extra_sheet_past_the_column_limit_says_so(tmp_path):
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files[VICTIM], lambda b: b.create_sheet("作業用").cell(3, 200, "集計用の列"))  # column GR
+    result = run(ws)
+    assert sorted(codes(result, FILE)) == [("file.too_many_rows", FILE, None), ("sheet.extra", FILE, None)]
+    assert only_code(result, "file.too_many_rows").sheet == "作業用"
+    assert only_code(result, "sheet.extra").severity.name == "WARNING"  # not "empty"
+    victim_rows_landed(ws)
+    assert_landed(ws)

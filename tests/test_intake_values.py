@@ -14,8 +14,21 @@ import pytest
 
 from nakano_xl.fill import fill_workbook
 
-from .intake_kit import (GOOD, assert_landed, codes, edit_part, file_of, others_than, report_answers, returned,
-                         rewrite_zip, run, replace_cell, style_of, with_openpyxl)
+from .intake_kit import (
+    GOOD,
+    assert_landed,
+    codes,
+    edit_part,
+    file_of,
+    others_than,
+    replace_cell,
+    report_answers,
+    returned,
+    rewrite_zip,
+    run,
+    style_of,
+    with_openpyxl,
+)
 
 VICTIM = "職員課"
 FILE = file_of(VICTIM)

@@ -12,8 +12,16 @@ Along the flow, one module per step:
 
 from __future__ import annotations
 
-from .inbox import (CheckedFile, check_files, list_inbox, missing_departments, read_file, read_inbox, read_one,
-                    resolve_duplicates)
+from .inbox import (
+                    CheckedFile,
+                    check_files,
+                    list_inbox,
+                    missing_departments,
+                    read_file,
+                    read_inbox,
+                    read_one,
+                    resolve_duplicates,
+)
 from .rows import EXTRA_ROWS
 from .status import OtherFile, ReturnStatus, StatusReport, return_status
 from .submission import FileRecord, Inbox, Submission

@@ -126,10 +126,7 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
     area_rows = FIRST_ROW + n - 1 + max(EXTRA_ROWS, n)
     sheet = book.read_sheet(ref, area=(area_rows, cols.width))
     where = {**r.where, "sheet": ref.name}
-    if sheet.truncated:
-        lim = book.limits
-        yield finding("file.too_many_rows", reason=f"読み取るのは{lim.max_rows:,}行目・{lim.max_columns}列目まで",
-                      **where)
+    yield from beyond_limits(book, sheet, where)
     if not sheet.protected:
         yield finding("sheet.unprotected", **where)
     headers = r.headers()
@@ -148,6 +145,14 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
         yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
     if sheet.outside_count > len(sheet.outside):
         yield finding("cell.outside", value=f"ほかに{sheet.outside_count - len(sheet.outside)}個のセル", **where)
+
+
+def beyond_limits(book: XlsxFile, sheet: Sheet, where: dict[str, Any]) -> Iterator[Finding]:
+    """One error when a sheet goes on past the row or column limit (the rest was not read)."""
+    if sheet.truncated:
+        lim = book.limits
+        yield finding("file.too_many_rows", reason=f"読み取るのは{lim.max_rows:,}行目・{lim.max_columns}列目まで",
+                      **where)
 
 
 def merged_cells(sheet: Sheet, cols: InputColumns, where: dict[str, Any]) -> Iterator[Finding]:
@@ -198,10 +203,10 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
             yield from stray_row(sheet, row, cols, where)
     missing = [i for i in r.assigned if i not in first_row_of]
     for row in foreign:
-        found = foreign_row(sheet, row, cols, r, missing, where)
-        if found.code == "row.id_edited":
-            missing.remove(found.item_id)  # said once, at the row, rather than again as missing
-        yield found
+        stranger = foreign_row(sheet, row, cols, r, missing, where)
+        if stranger.code == "row.id_edited" and stranger.item_id:
+            missing.remove(stranger.item_id)  # said once, at the row, rather than again as missing
+        yield stranger
     for item_id in missing:
         item = r.plan.get(item_id) if r.plan else None
         yield finding("row.missing", item_id=item_id, content=item.content if item else item_id, **where)
@@ -294,11 +299,14 @@ def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
             continue  # the 修正のお願い sheet of a feedback copy: ours, protected, not an answer
 
         sheet = book.read_sheet(ref, area=(0, 0))
+        yield from beyond_limits(book, sheet, where)
         if sheet.outside:
             first = sheet.outside[0]
             detail = (f"記入のあるセル{sheet.outside_count}個、最初は{a1(first.row, first.col)}"
                       f"「{preview(shown(first))}」")
             yield finding("sheet.extra", cell=a1(first.row, first.col), detail=detail, **where)
+        elif sheet.truncated:
+            yield finding("sheet.extra", detail="読み取れる範囲の外にだけ記入があります", **where)
         else:
             yield finding("sheet.extra", detail="空のシート", severity=Severity.INFO, **where)
 
@@ -312,6 +320,7 @@ def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[
     """
     patterns = instruction_patterns(r)
     sheet = book.read_sheet(ref)
+    yield from beyond_limits(book, sheet, where)
     for (row, col), cell in sorted(sheet.cells.items()):
         if typed(cell) and not any(p.fullmatch(cell.text) for p in patterns):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)

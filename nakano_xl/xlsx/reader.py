@@ -62,8 +62,7 @@ def require_safe_xml() -> None:
     expand entities in a returned file that reaches it (feedback copies are made with it).
     """
     try:
-        import defusedxml
-        import defusedxml.ElementTree
+        import defusedxml.ElementTree as _defused  # noqa: F401  (importable is what is checked)
     except ImportError:
         raise UnsafeXmlSetup("defusedxml がインストールされていません。安全に読み取れないため中止します"
                              "（pip install defusedxml で入れてください）。") from None
@@ -336,7 +335,9 @@ class XlsxFile:
         openpyxl (feedback copies) would parse parts this reader never looks at.
         """
         for info in self._zip.infolist():
-            if not info.is_dir():
+            # Pictures are never parsed as XML by anyone; an SVG pasted into a sheet may well
+            # carry a harmless <!DOCTYPE svg …>. Everything else is scanned.
+            if not info.is_dir() and not info.filename.lower().startswith("xl/media/"):
                 for _ in self._stream(info.filename):
                     pass
 
@@ -551,9 +552,8 @@ class XlsxFile:
                         sheet.legacy_drawing = el.get(f"{{{NS_REL}}}id")
                     elif tag == f"{M}drawing":
                         sheet.drawing = el.get(f"{{{NS_REL}}}id")
-                    elif tag == f"{M}mergeCell":
-                        if len(sheet.merged) < MAX_RANGES and el.get("ref"):
-                            sheet.merged.append(el.get("ref", ""))
+                    elif tag == f"{M}mergeCell" and len(sheet.merged) < MAX_RANGES and el.get("ref"):
+                        sheet.merged.append(el.get("ref", ""))
                     elif tag == f"{M}dataValidation":
                         if len(sheet.validations) < MAX_RANGES:
                             sheet.validations.append(Validation(

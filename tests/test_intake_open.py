@@ -299,3 +299,12 @@ def test_a_file_over_the_size_limit_is_not_opened(tmp_path):
     assert f"上限{size - 1:,}バイト" in next(f.message for f in result.findings if f.file == file_of(largest))
     assert result.inbox.record(file_of(largest)).inflated == 0
     assert_landed(ws, others_than(largest))
+
+
+def test_a_sheet_pointing_outside_the_package_is_corrupt_not_a_crash(tmp_path):
+    ws, _, files = returned(tmp_path)
+    edit_part(files[VICTIM], "xl/_rels/workbook.xml.rels",
+              lambda t: t.replace("worksheets/sheet1.xml", "../../../etc/passwd", 1))
+    result = run(ws)
+    assert codes(result, file_of(VICTIM)) == [("file.corrupt", file_of(VICTIM), None)]
+    assert_landed(ws, others_than(VICTIM))

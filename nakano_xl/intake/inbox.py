@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NakanoError
+from ..errors import NakanoError, WorkspaceError
 from ..findings import Finding, finding
 from ..layout import Metadata
 from ..model import FiscalYear
@@ -66,7 +66,7 @@ def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
     """`read_one`, with anything unexpected turned into a finding for this file."""
     try:
         return read_one(path, rel, ws=ws, limits=limits)
-    except NakanoError:
+    except WorkspaceError:
         raise  # the workspace itself is broken (signing key unreadable): the run stops
     except Exception as e:  # one bad file must never stop the run
         size = path.stat().st_size if path.exists() else 0

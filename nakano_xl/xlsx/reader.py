@@ -198,9 +198,9 @@ def _entry_count_from_end(path: Path) -> int | None:
     if at < 0 or at + 22 > len(tail):
         return None
     count = struct.unpack_from("<H", tail, at + 10)[0]
-    locator = tail.rfind(b"PK\x06\x07", 0, at)
-    if count == 0xFFFF or locator >= 0:
-        record = tail.rfind(b"PK\x06\x06", 0, at)
+    # A zip64 end record is announced by its locator, right before the end record.
+    if at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":
+        record = tail.rfind(b"PK\x06\x06", 0, at - 20)
         if record >= 0 and record + 40 <= len(tail):
             return int(struct.unpack_from("<Q", tail, record + 32)[0])
     return int(count)
@@ -568,6 +568,8 @@ class XlsxFile:
                 parser.close()
         except ET.ParseError as e:
             raise RefusedFile("file.corrupt", f"シート「{ref.name}」を解析できません（{e}）") from None
+        except KeyError:
+            raise RefusedFile("file.corrupt", f"シート「{ref.name}」の本体（{ref.part}）がありません") from None
         return sheet
 
     def _cell(self, row: int, col: int, c: ET.Element, strings: list[str]) -> Cell | None:

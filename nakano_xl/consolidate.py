@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diff import Change, diff_answers, last_answers
-from .findings import Finding, finding, sorted_findings
+from .findings import Finding, sorted_findings
 from .intake import Inbox, missing_departments, read_inbox
 from .merge import Merged, count_statuses, merge_answers
 from .model import ANSWER_FIELDS, Answer, Status

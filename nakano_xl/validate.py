@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from .findings import Finding, finding, spell
 from .model import TEXT_FIELDS, Answer, Status

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings import Finding, finding
@@ -26,11 +27,29 @@ from ..xlsx.reader import RefusedFile, SheetRef, XlsxFile
 JST = dt.timezone(dt.timedelta(hours=9))
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What every file of one run is checked against, read from the workspace once."""
+
+    key: bytes
+    distribution_id: str | None
+    departments: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ws: Workspace) -> Facts:
+        record = ws.distribution() or {}
+        return cls(ws.key(), record.get("distribution_id"), tuple(ws.plan.departments()))
+
+
 def find_metadata(book: XlsxFile, sheet_name: str) -> tuple[Metadata | None, SheetRef | None]:
     """The metadata and the sheet holding it: the named sheet first, then any hidden, then any."""
     named = book.sheet(sheet_name)
+    if named is not None:
+        meta = Metadata.from_sheet(book.read_sheet(named, max_col=2))
+        if meta is not None:
+            return meta, named
     others = sorted((s for s in book.sheets if s is not named), key=lambda s: s.state == "visible")
-    for ref in ([named] if named else []) + others:
+    for ref in others:
         head = book.read_sheet(ref, max_rows=1, max_col=2)
         if head.text(1, 1) != "format" or head.text(1, 2) != FORMAT:
             continue
@@ -40,20 +59,20 @@ def find_metadata(book: XlsxFile, sheet_name: str) -> tuple[Metadata | None, She
     return None, None
 
 
-def check_identity(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
+def check_identity(ws: Workspace, meta: Metadata, rel: str, facts: Facts | None = None) -> Finding | None:
     """The file is ours, for this year, this distribution and this layout — or a finding.
 
     The year is looked at before the signature: a file from last year's workspace fails both,
     and "this is last year's file" is the message a coordinator can act on.
     """
+    facts = facts or Facts.of(ws)
     dept = meta.department
     if meta.fiscal_year != ws.year.code:
         return finding("identity.other_year", file=rel, department=dept, found=year_label(meta.fiscal_year),
                        expected=ws.year.label)
-    if not meta.verify(ws.key()):
+    if not meta.verify(facts.key):
         return finding("identity.bad_signature", file=rel, department=dept)
-    record = ws.distribution() or {}
-    current = record.get("distribution_id")
+    current = facts.distribution_id
     if current and meta.distribution_id != current:
         return finding("identity.other_distribution", file=rel, department=dept, found=meta.distribution_id,
                        expected=current)
@@ -61,7 +80,7 @@ def check_identity(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
         return finding("identity.other_template", file=rel, department=dept,
                        found=f"{meta.template} 版{meta.template_version}",
                        expected=f"{ws.template.name} 版{ws.template.version}")
-    if dept not in ws.plan.departments():
+    if dept not in facts.departments:
         return finding("identity.unknown_department", file=rel, department=dept)
     return None
 
@@ -79,7 +98,7 @@ def unverified(meta: Metadata, rel: str) -> Finding:
                    found=meta.distribution_id)
 
 
-def renamed(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
+def renamed(ws: Workspace, meta: Metadata, rel: str, facts: Facts | None = None) -> Finding | None:
     """A warning when the file's name names another department than its metadata.
 
     A name that names no department ("回答.xlsx") says nothing and gets no finding; the
@@ -89,7 +108,8 @@ def renamed(ws: Workspace, meta: Metadata, rel: str) -> Finding | None:
     own = safe_file_name(meta.department)
     if own in stem:
         return None
-    named = [d for d in ws.plan.departments() if safe_file_name(d) in stem and d != meta.department]
+    departments = facts.departments if facts else tuple(ws.plan.departments())
+    named = [d for d in departments if safe_file_name(d) in stem and d != meta.department]
     if not named:
         return None
     longest = max(named, key=len)

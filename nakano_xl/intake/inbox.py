@@ -25,7 +25,7 @@ from ..model import FiscalYear
 from ..template import Template, load_template
 from ..workspace import Workspace
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
-from .identify import check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
+from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
@@ -44,11 +44,12 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None) -> Inbox:
     """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``."""
     require_safe_xml()
     limits = ws.settings.limits
+    facts = Facts.of(ws)  # the key, the distribution id, the departments: read once per run
     paths = list_inbox(ws.inbox)
     inbox = Inbox([], [], [], limits)
     for done, path in enumerate(paths, start=1):
         rel = path.relative_to(ws.inbox).as_posix()
-        sub, found, record = read_file_safely(path, rel, ws=ws, limits=limits)
+        sub, found, record = read_file_safely(path, rel, ws=ws, limits=limits, facts=facts)
         inbox.files.append(record)
         if sub is None:
             inbox.findings.extend(found)
@@ -61,11 +62,11 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None) -> Inbox:
     return inbox
 
 
-def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
-                     limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
+def read_file_safely(path: Path, rel: str, *, ws: Workspace | None, limits: Limits,
+                     facts: Facts | None = None) -> tuple[Submission | None, list[Finding], FileRecord]:
     """`read_one`, with anything unexpected turned into a finding for this file."""
     try:
-        return read_one(path, rel, ws=ws, limits=limits)
+        return read_one(path, rel, ws=ws, limits=limits, facts=facts)
     except WorkspaceError:
         raise  # the workspace itself is broken (signing key unreadable): the run stops
     except Exception as e:  # one bad file must never stop the run
@@ -74,8 +75,8 @@ def read_file_safely(path: Path, rel: str, *, ws: Workspace | None,
             FileRecord(rel, "unknown", size)
 
 
-def read_one(path: Path, rel: str, *, ws: Workspace | None,
-             limits: Limits) -> tuple[Submission | None, list[Finding], FileRecord]:
+def read_one(path: Path, rel: str, *, ws: Workspace | None, limits: Limits,
+             facts: Facts | None = None) -> tuple[Submission | None, list[Finding], FileRecord]:
     """Read one file; the findings are about this file only. ``rel`` is the name findings use."""
     size = path.stat().st_size
     book, kind, found, inflated = open_workbook(path, rel, limits)
@@ -83,7 +84,7 @@ def read_one(path: Path, rel: str, *, ws: Workspace | None,
         return None, found, FileRecord(rel, kind, size, inflated)
     with book:
         try:
-            sub, more = read_book(book, rel, ws)
+            sub, more = read_book(book, rel, ws, facts)
         except RefusedFile as e:  # a part refused while reading (a corrupt sheet): nothing of it is used
             sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
         record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)
@@ -98,16 +99,18 @@ def read_file(ws: Workspace, path: Path, rel: str) -> tuple[Submission | None, l
     return sub, found
 
 
-def read_book(book: XlsxFile, rel: str, ws: Workspace | None) -> tuple[Submission | None, list[Finding]]:
+def read_book(book: XlsxFile, rel: str, ws: Workspace | None,
+              facts: Facts | None = None) -> tuple[Submission | None, list[Finding]]:
     hint = ws.template if ws else load_template()
     meta, meta_ref = find_metadata(book, hint.input["metadata_sheet"])
     if meta is None:
         return None, [finding("identity.missing", file=rel)]
     if ws is not None:
-        problem = check_identity(ws, meta, rel)
+        facts = facts or Facts.of(ws)
+        problem = check_identity(ws, meta, rel, facts)
         if problem:
             return None, [problem]
-        reading, first = workspace_reading(ws, meta, rel)
+        reading, first = workspace_reading(ws, meta, rel, facts)
     else:
         standalone = standalone_reading(meta, rel)
         if isinstance(standalone, Finding):
@@ -117,13 +120,13 @@ def read_book(book: XlsxFile, rel: str, ws: Workspace | None) -> tuple[Submissio
     return sub, first + list(read_workbook(book, reading, sub, meta_ref))
 
 
-def workspace_reading(ws: Workspace, meta: Metadata, rel: str) -> tuple[Reading, list[Finding]]:
+def workspace_reading(ws: Workspace, meta: Metadata, rel: str, facts: Facts) -> tuple[Reading, list[Finding]]:
     dept = meta.department
     mine = {i.item_id for i in ws.plan.items_for(dept)}
     words = {"coordinator": ws.settings.coordinator, "deadline": ws.settings.deadline}
     reading = Reading(rel, dept, meta, ws.template, tuple(i for i in meta.item_ids if i in mine), ws.plan, ws.year,
                       words)
-    hint = renamed(ws, meta, rel)
+    hint = renamed(ws, meta, rel, facts)
     return reading, [hint] if hint else []
 
 
@@ -200,9 +203,10 @@ def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
     """
     require_safe_xml()
     lim = ws.settings.limits if ws is not None else (limits or Limits())
+    facts = Facts.of(ws) if ws is not None else None
     out = []
     for path in paths:
         name = str(path)
-        sub, found, record = read_file_safely(path, name, ws=ws, limits=lim)
+        sub, found, record = read_file_safely(path, name, ws=ws, limits=lim, facts=facts)
         out.append(CheckedFile(path, record, sub, found))
     return out

@@ -23,6 +23,7 @@ checks at start-up that it parses through defusedxml too.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import struct
@@ -36,6 +37,9 @@ from xml.etree import ElementTree as ET
 
 from ..errors import NakanoError
 from .cells import range_contains, split_a1
+
+# The same few hundred references ("C5") come back in every file: parse each once.
+_split_a1 = functools.lru_cache(maxsize=1 << 16)(split_a1)
 from .numfmt import format_code, is_date_format, render, render_general
 from .sniff import sniff  # kept importable from here
 
@@ -504,7 +508,7 @@ class XlsxFile:
                     if tag == f"{M}c":
                         ref_a1 = el.get("r")
                         try:
-                            row, col = split_a1(ref_a1) if ref_a1 else (last_row + 1, col_no + 1)
+                            row, col = _split_a1(ref_a1) if ref_a1 else (last_row + 1, col_no + 1)
                         except ValueError:
                             row, col = last_row + 1, col_no + 1
                         if row != row_no:

@@ -28,8 +28,10 @@ def relabel(path, department):
 
 def test_check_without_a_workspace_reads_a_clean_file_and_says_what_it_could_not_check(tmp_path):
     _, _, files = returned(tmp_path)
+    before = files["税務課"].read_bytes()
     result = run("check", files["税務課"])
     assert result.exit_code == 0, result.output
+    assert files["税務課"].read_bytes() == before  # checking never changes the file
     assert "税務課の回答票" in result.output
     assert "署名" in result.output and "確認していません" in result.output
     assert "エラー 0件・警告 0件・情報 1件" in result.output

@@ -8,6 +8,7 @@ back from the written workbook.
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import subprocess
@@ -16,6 +17,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from nakano_xl.xlsx.reader import Limits, require_safe_xml
@@ -263,7 +265,13 @@ def test_zip_bomb_xml_bomb_and_dimension_liar_are_refused_within_the_limits(tmp_
     # The good files are consolidated; the refused departments are listed as missing.
     assert_landed(ws, ["情報システム課"])
     assert {f.department for f in result.findings if f.code == "submission.missing"} == {"戸籍住民課", "職員課"}
-    assert ws.report_path().is_file()
+    # The same findings in findings.json and in 確認事項, whose header has a filter.
+    data = json.loads((ws.output / "findings.json").read_text(encoding="utf-8"))
+    assert [(f["code"], f["file"], f["cell"]) for f in data] == [(f.code, f.file, f.cell) for f in result.findings]
+    sheet = openpyxl.load_workbook(ws.report_path())["確認事項"]
+    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
+    listed = [(r[1].value, r[3].value or None) for r in sheet.iter_rows(min_row=2) if r[1].value]
+    assert listed == [(f.code, f.file) for f in result.findings]
 
 
 # -- defusedxml in force ----------------------------------------------------------------

@@ -47,19 +47,21 @@ def make_plan(path: Path, departments: int, rows: int, seed: int = 1) -> list[st
     out = []
     n = 0
     sections = 0
+    answered = 0  # rows answered so far, across departments: the shares hold at every scale
     for d, name in enumerate(names):
         for r in range(rows):
             if r % 4 == 0:
                 sections += 1
             n += 1
+            answered += 1
             owners = name
             # About 5% of rows are shared with the next department (which answers it too).
-            if r % 20 == 19 and departments > 1:
+            if answered % 20 == 7 and departments > 1:
                 owners = f"{name} {names[(d + 1) % departments]}"
             code = f"{1 + sections // 400}-{1 + (sections // 8) % 50}-{1 + sections % 8}"
             out.append([f"I{n:07d}", code, sentence(rng, 8, 30), sentence(rng, 10, 60), owners, ""])
             # About 3% of rows are 再掲 rows of the row just written.
-            if r % 33 == 32:
+            if answered % 33 == 16:
                 original = out[-1]
                 n += 1
                 out.append([f"I{n:07d}", code, original[2], f"({original[1]}再掲){original[3]}", "", original[0]])

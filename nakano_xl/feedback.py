@@ -24,6 +24,7 @@ from .findings import Finding, Severity
 from .intake import Submission
 from .layout import safe_file_name
 from .workspace import Workspace
+from .xlsx.reader import require_safe_xml
 from .xlsx.writer import write_atomically, write_text_atomically
 
 # What a department should do, for the codes a department can act on in its own file. The
@@ -48,6 +49,7 @@ class Feedback:
 
 def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     """Write the marked copies, the letters and the reminder list into ``feedback/``."""
+    require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
     out = Feedback()

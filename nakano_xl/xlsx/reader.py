@@ -24,9 +24,11 @@ checks at start-up that it parses through defusedxml too.
 from __future__ import annotations
 
 import functools
+import os
 import posixpath
 import re
 import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -64,18 +66,28 @@ def require_safe_xml() -> None:
     openpyxl switches to defusedxml only if it can import it and the environment variable
     ``OPENPYXL_DEFUSEDXML`` is not set to anything but ``True``; without it, openpyxl would
     expand entities in a returned file that reaches it (feedback copies are made with it).
+
+    openpyxl makes that choice once, when it is imported (``openpyxl/xml/__init__.py``), from
+    those two facts alone; they are checked here the same way without importing openpyxl,
+    whose import (numpy with it) cost 0.2–0.4 s of every ``check`` and ``consolidate`` that
+    never uses it (issue 9). Once openpyxl is loaded in this process, its own choice is
+    checked as well — `feedback` calls this again after importing it.
     """
     try:
         import defusedxml.ElementTree as _defused  # noqa: F401  (importable is what is checked)
     except ImportError:
         raise UnsafeXmlSetup("defusedxml がインストールされていません。安全に読み取れないため中止します"
                              "（pip install defusedxml で入れてください）。") from None
-    import openpyxl
-    from openpyxl.xml import functions
-
-    if not getattr(openpyxl, "DEFUSEDXML", False) or not functions.iterparse.__module__.startswith("defusedxml"):
-        raise UnsafeXmlSetup("openpyxl が defusedxml を使わない設定になっています（環境変数 OPENPYXL_DEFUSEDXML）。"
+    refused = UnsafeXmlSetup("openpyxl が defusedxml を使わない設定になっています（環境変数 OPENPYXL_DEFUSEDXML）。"
                              "安全に読み取れないため中止します。この環境変数を外してから実行してください。")
+    if os.environ.get("OPENPYXL_DEFUSEDXML", "True") != "True":
+        raise refused
+    openpyxl = sys.modules.get("openpyxl")
+    if openpyxl is not None:
+        from openpyxl.xml import functions
+
+        if not getattr(openpyxl, "DEFUSEDXML", False) or not functions.iterparse.__module__.startswith("defusedxml"):
+            raise refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import NamedTuple, cast
 from xml.etree import ElementTree as ET
 
 from ..errors import NakanoError
@@ -51,6 +51,13 @@ NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_DRAWING_MAIN = "http://schemas.openxmlformats.org/drawingml/2006/main"
 M = f"{{{NS_MAIN}}}"
 CHUNK = 64 * 1024
+# Tags compared for every element of a sheet: built once, not per comparison.
+T_C, T_ROW, T_V, T_F, T_IS = f"{M}c", f"{M}row", f"{M}v", f"{M}f", f"{M}is"
+T_SHEET_DATA, T_PROTECTION, T_MERGE, T_VALIDATION = (f"{M}sheetData", f"{M}sheetProtection", f"{M}mergeCell",
+                                                       f"{M}dataValidation")
+T_LEGACY_DRAWING, T_DRAWING, T_FORMULA1 = f"{M}legacyDrawing", f"{M}drawing", f"{M}formula1"
+A_REL_ID = f"{{{NS_REL}}}id"
+T_SI, T_T, T_R = f"{M}si", f"{M}t", f"{M}r"
 
 # Kept for callers of the first version.
 render_number = render_general
@@ -123,8 +130,10 @@ class SheetRef:
     part: str  # zip path of the worksheet part
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
+    """One cell as read. A named tuple rather than a frozen dataclass: a nation-wide survey
+    makes millions of them, and a tuple is made 3-4 times faster (issue 9)."""
+
     row: int
     col: int
     text: str  # the value as the person saw it: numbers as displayed, dates as 2022/4/1
@@ -189,6 +198,9 @@ _EXTERNAL_REF = re.compile(r"\[\d+\]|'[^']*\[[^\]]+\][^']*'!|\[[^\]]+\.xls[xmb]?
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
                NotImplementedError, RuntimeError, zlib.error, struct.error)
 MAX_RANGES = 10_000  # merged ranges or validations kept from one sheet
+# Parts kept inflated after the scan, per file, so that reading a part does not inflate it a
+# second time (a department's file inflates to ~100 KB; larger parts are streamed again).
+CACHE_BYTES = 16_000_000
 KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
 
 
@@ -233,6 +245,7 @@ class XlsxFile:
         self.limits = limits
         self.inflated = 0
         self.rows_read = 0
+        self._parts: dict[str, bytes] = {}  # zip name → the part as the scan inflated it
         size = path.stat().st_size
         if size > limits.max_file_bytes:
             raise RefusedFile("file.too_large",
@@ -314,6 +327,11 @@ class XlsxFile:
         real = self._names.get(name.lower())
         if real is None:
             raise KeyError(name)
+        cached = self._parts.get(real)
+        if cached is not None:  # inflated and scanned once already, under the same limits
+            for at in range(0, len(cached), CHUNK):
+                yield cached[at:at + CHUNK] if len(cached) > CHUNK else cached
+            return
         info = self._zip.getinfo(real)
         cap = min(info.file_size, self.limits.max_part_bytes)
         done = 0
@@ -350,12 +368,16 @@ class XlsxFile:
 
         openpyxl (feedback copies) would parse parts this reader never looks at.
         """
+        room = CACHE_BYTES
         for info in self._zip.infolist():
             # Pictures are never parsed as XML by anyone; an SVG pasted into a sheet may well
             # carry a harmless <!DOCTYPE svg …>. Everything else is scanned.
             if not info.is_dir() and not info.filename.lower().startswith("xl/media/"):
-                for _ in self._stream(info.filename):
-                    pass
+                keep = info.file_size <= room  # never more than declared: _stream refuses that
+                chunks = [chunk for chunk in self._stream(info.filename) if keep]
+                if keep:
+                    self._parts[info.filename] = data = b"".join(chunks)
+                    room -= len(data)
 
     def _xml_chunks(self, name: str) -> Iterator[bytes]:
         first = True
@@ -474,7 +496,7 @@ class XlsxFile:
                         parser.feed(chunk)
                         for _, node in _events(parser):
                             el = node
-                            if el.tag == f"{M}si":
+                            if el.tag == T_SI:
                                 self._shared.append(_rich_text(el))
                                 el.clear()
                     parser.close()
@@ -517,7 +539,7 @@ class XlsxFile:
                 parser.feed(chunk)
                 for _, el in _events(parser):
                     tag = el.tag
-                    if tag == f"{M}c":
+                    if tag == T_C:
                         ref_a1 = el.get("r")
                         try:
                             row, col = _split_a1(ref_a1) if ref_a1 else (last_row + 1, col_no + 1)
@@ -547,7 +569,7 @@ class XlsxFile:
                                     if len(sheet.outside) < KEEP_OUTSIDE:
                                         sheet.outside.append(cell)
                         el.clear()
-                    elif tag == f"{M}row":
+                    elif tag == T_ROW:
                         sheet.rows_read += 1
                         self.rows_read += 1
                         try:
@@ -560,22 +582,22 @@ class XlsxFile:
                             sheet.truncated = True
                             done = True
                             break
-                    elif tag == f"{M}sheetData":
+                    elif tag == T_SHEET_DATA:
                         el.clear()
-                    elif tag == f"{M}sheetProtection":
+                    elif tag == T_PROTECTION:
                         sheet.protected = el.get("sheet") in ("1", "true")
-                    elif tag == f"{M}legacyDrawing":
-                        sheet.legacy_drawing = el.get(f"{{{NS_REL}}}id")
-                    elif tag == f"{M}drawing":
-                        sheet.drawing = el.get(f"{{{NS_REL}}}id")
-                    elif tag == f"{M}mergeCell" and len(sheet.merged) < MAX_RANGES and el.get("ref"):
+                    elif tag == T_LEGACY_DRAWING:
+                        sheet.legacy_drawing = el.get(A_REL_ID)
+                    elif tag == T_DRAWING:
+                        sheet.drawing = el.get(A_REL_ID)
+                    elif tag == T_MERGE and len(sheet.merged) < MAX_RANGES and el.get("ref"):
                         sheet.merged.append(el.get("ref", ""))
-                    elif tag == f"{M}dataValidation":
+                    elif tag == T_VALIDATION:
                         if len(sheet.validations) < MAX_RANGES:
                             sheet.validations.append(Validation(
                                 ranges=tuple(el.get("sqref", "").split()),
                                 type=el.get("type", ""),
-                                formula1=(el.findtext(f"{M}formula1") or ""),
+                                formula1=(el.findtext(T_FORMULA1) or ""),
                                 error_style=el.get("errorStyle", "stop"),
                             ))
                 if done:
@@ -590,15 +612,27 @@ class XlsxFile:
 
     def _cell(self, row: int, col: int, c: ET.Element, strings: list[str]) -> Cell | None:
         t = c.get("t", "n")
+        if not len(c) and t != "inlineStr":
+            return None  # a styled empty cell: no value, no formula (most cells of a blank form)
         try:
             style = int(c.get("s") or 0)
         except ValueError:
             style = 0
-        f_el = c.find(f"{M}f")
-        formula = (f_el.text or "") if f_el is not None else None
-        v = c.findtext(f"{M}v")
+        # One pass over the children instead of three finds; the first of each kind counts, as
+        # with find().
+        formula = v = None
+        is_el = None
+        for child in c:
+            tag = child.tag
+            if tag == T_V:
+                if v is None:
+                    v = child.text or ""
+            elif tag == T_F:
+                if formula is None:
+                    formula = child.text or ""
+            elif tag == T_IS and is_el is None:
+                is_el = child
         if t == "inlineStr":
-            is_el = c.find(f"{M}is")
             text = _rich_text(is_el) if is_el is not None else ""
             return Cell(row, col, text, "text", formula, True, style)
         if v is None or (v == "" and t not in ("str", "s")):
@@ -670,6 +704,7 @@ class XlsxFile:
     # -- context manager ---------------------------------------------------------------
 
     def close(self) -> None:
+        self._parts = {}
         self._zip.close()
 
     def __enter__(self) -> XlsxFile:
@@ -692,15 +727,16 @@ def _rich_text(el: ET.Element) -> str:
     """
     parts: list[str] = []
     for child in el:
-        if child.tag == f"{M}t":
+        tag = child.tag
+        if tag == T_T:
             parts.append(child.text or "")
-        elif child.tag == f"{M}r":
-            parts.append(child.findtext(f"{M}t") or "")
+        elif tag == T_R:
+            parts.append(child.findtext(T_T) or "")
     return decode_escapes("".join(parts))
 
 
 def _has_content(c: ET.Element) -> bool:
-    return c.find(f"{M}v") is not None or c.find(f"{M}is") is not None or c.find(f"{M}f") is not None
+    return c.find(T_V) is not None or c.find(T_IS) is not None or c.find(T_F) is not None
 
 
 def _iso_date_text(v: str) -> str:

@@ -50,8 +50,9 @@ def make_plan(path: Path, departments: int, rows: int, seed: int = 1) -> list[st
     answered = 0  # rows answered so far, across departments: the shares hold at every scale
     for d, name in enumerate(names):
         for r in range(rows):
-            if r % 4 == 0:
+            if r % 4 == 0:  # a section (実施内容) of four rows, its title shared by them
                 sections += 1
+                title = sentence(rng, 8, 30)
             n += 1
             answered += 1
             owners = name
@@ -59,7 +60,7 @@ def make_plan(path: Path, departments: int, rows: int, seed: int = 1) -> list[st
             if answered % 20 == 7 and departments > 1:
                 owners = f"{name} {names[(d + 1) % departments]}"
             code = f"{1 + sections // 400}-{1 + (sections // 8) % 50}-{1 + sections % 8}"
-            out.append([f"I{n:07d}", code, sentence(rng, 8, 30), sentence(rng, 10, 60), owners, ""])
+            out.append([f"I{n:07d}", code, title, sentence(rng, 10, 60), owners, ""])
             # About 3% of rows are 再掲 rows of the row just written.
             if answered % 33 == 16:
                 original = out[-1]

@@ -22,6 +22,7 @@ from .merge import Merged, count_statuses, merge_answers
 from .model import ANSWER_FIELDS, Answer, Status
 from .plan import check_plan
 from .report import department_statuses, write_report
+from .runtime import paused_gc
 from .workspace import Workspace
 from .xlsx.writer import write_atomically, write_text_atomically
 
@@ -38,14 +39,19 @@ class Consolidation:
     outputs: list[Path] = field(default_factory=list)
 
 
-def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool = True) -> Consolidation:
+@paused_gc()  # millions of acyclic objects at scale: see runtime.py
+def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool = True,
+                workers: int | None = None) -> Consolidation:
     """Read every returned file and write the consolidated report.
+
+    ``workers``: processes reading the inbox (`intake.read_inbox`); the result is the same
+    whatever the number.
 
     >>> result = consolidate(open_workspace(Path("令和3年度")))  # doctest: +SKIP
     >>> result.counts[Status.ON_SCHEDULE]  # doctest: +SKIP
     97
     """
-    inbox = read_inbox(ws, progress=progress)
+    inbox = read_inbox(ws, progress=progress, workers=workers)
     findings = check_plan(ws.plan) + inbox.findings
     for sub in inbox.submissions:
         findings.extend(sub.findings)

@@ -72,6 +72,8 @@ def combine(given: dict[str, Answer], order: Iterable[str]) -> tuple[Answer, lis
     value) pairs in department order.
     """
     ordered = [d for d in order if d in given]
+    if len(ordered) == 1:  # one department's answer is the answer (most rows): nothing to combine
+        return given[ordered[0]], []
     values: dict[str, str] = {}
     conflicts = []
     for f in ANSWER_FIELDS:

@@ -6,6 +6,7 @@ No I/O here. `plan.py` reads these from files, the other steps pass them around.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -111,9 +112,10 @@ class Answer:
 
     def cells(self) -> dict[str, str]:
         """The answer as the texts shown in the five answer columns."""
-        out = {f: getattr(self, f) for f in TEXT_FIELDS}
-        out["status"] = self.status.mark if self.status else ""
-        return out
+        # Spelled out (in TEXT_FIELDS order, then status): called for every row of every report.
+        return {"reason": self.reason, "results_to_date": self.results_to_date,
+                "plan_next_year": self.plan_next_year, "plan_later": self.plan_later,
+                "status": self.status.value if self.status else ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ class Assignment:
 _DEPT_TOKEN = re.compile(r"\([^()]*\)|[^\s()]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a plan repeats the same 所管課 texts on many rows
 def parse_departments(text: str, rules: DepartmentRules) -> Assignment:
     """Read 所管課 text as the FY R3 report writes it (DESIGN.md, "所管課 text").
 

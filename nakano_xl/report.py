@@ -14,10 +14,11 @@ never left to formulas whose cached value a reader might not see.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import timedelta, timezone
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
@@ -27,7 +28,7 @@ from .intake import Submission
 from .model import Answer, Item, Kpi, Plan, Status
 from .template import Template
 from .workspace import Workspace
-from .xlsx.measure import row_height
+from .xlsx.measure import height_of, max_lines
 from .xlsx.writer import finish, new_workbook
 
 # 別紙1: title on row 1, legend heading on row 2, one legend line per mark, then the header.
@@ -86,7 +87,12 @@ def page_room(widths: list[float], page: tuple[float, float] = A4_LANDSCAPE) -> 
 def fitted_height(cells: list[tuple[str, float]], font_size: float = FONT_SIZE) -> float:
     """The row height wrapped ``cells`` need (`xlsx.measure`), rounded up to whole pixels: a
     spreadsheet stores heights in pixels of 3/4 point and would round a fraction down."""
-    return math.ceil(round(row_height(cells, font_size) / 0.75, 6)) * 0.75
+    return _pixel_height(max_lines(cells), font_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pixel_height(lines: int, font_size: float) -> float:
+    return math.ceil(round(height_of(lines, font_size) / 0.75, 6)) * 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,13 +422,13 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     row, goal_table = write_count_table(sheet, st, tmpl, summary["goal_count_title"], summary["goal_header"],
                                         by_goal, row, widths)
     row = insert_count_chart(workbook, sheet, tmpl, summary["goal_chart_title"], name, goal_table, row,
-                             height=140 + 50 * len(by_goal))
+                             height=140 + 50 * len(by_goal), note_style=st.plain)
     breaks.append(row)
     row, section_table = write_count_table(sheet, st, tmpl, summary["section_count_title"],
                                            summary["section_header"], by_section, row, widths)
     breaks.append(row)
     row = insert_count_chart(workbook, sheet, tmpl, summary["section_chart_title"], name, section_table, row,
-                             height=120 + 24 * len(by_section))
+                             height=120 + 24 * len(by_section), note_style=st.plain)
     if ws.kpis:
         breaks.append(row)
         sheet.write_string(row, 0, summary["kpi_title"], st.title)
@@ -433,6 +439,10 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     # page break loses its header.
     sheet.set_h_pagebreaks(breaks)
     _page_setup(sheet, tmpl.report["footer"], None, landscape=False)
+
+
+# Bars of one chart at most; more make a chart taller than any page (see insert_count_chart).
+CHART_MAX_CATEGORIES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,13 +483,24 @@ def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: T
 
 
 def insert_count_chart(workbook: xlsxwriter.workbook.Workbook, sheet: xlsxwriter.worksheet.Worksheet,
-                       tmpl: Template, title: str, sheet_name: str, table: TableRef, row: int, *, height: int) -> int:
+                       tmpl: Template, title: str, sheet_name: str, table: TableRef, row: int, *, height: int,
+                       note_style: Any = None) -> int:
     """A stacked bar chart of a count table (one series per mark); returns the row after it.
 
     The chart reads the table's cells, and xlsxwriter stores their values in the chart as
     well, so a reader that does not recalculate still draws the right bars.
+
+    A table of more than `CHART_MAX_CATEGORIES` groups gets a note instead: a bar per
+    実施内容 of a prefecture-wide survey (5,000 of them) is a chart 120,000 pixels tall that
+    nobody can read, and its XML (11 MB, the largest part of the workbook) took a sixth of
+    the whole consolidation's time (issue 9).
     """
     summary = tmpl.summary
+    groups = table.last - table.first + 1
+    if groups > CHART_MAX_CATEGORIES:
+        note = summary.get("chart_omitted", "")
+        sheet.write_string(row, 0, note.format(count=groups, limit=CHART_MAX_CATEGORIES), note_style)
+        return row + 2
     font = {"name": tmpl.report["font"], "size": 9}
     chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
     for n, (mark, color) in enumerate(zip(tmpl.marks, summary["chart_colors"])):

@@ -27,6 +27,7 @@ from ..workspace import Workspace
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
+from .pool import default_workers, read_files
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
 
@@ -40,16 +41,21 @@ def list_inbox(inbox: Path) -> list[Path]:
     return sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.relative_to(inbox).as_posix())
 
 
-def read_inbox(ws: Workspace, *, progress: Progress | None = None) -> Inbox:
-    """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``."""
+def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int | None = None) -> Inbox:
+    """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``.
+
+    ``workers``: processes that read files (`pool`); by default one per CPU for a large inbox,
+    none for a small one. Any number gives the same result.
+    """
     require_safe_xml()
     limits = ws.settings.limits
     facts = Facts.of(ws)  # the key, the distribution id, the departments: read once per run
     paths = list_inbox(ws.inbox)
     inbox = Inbox([], [], [], limits)
-    for done, path in enumerate(paths, start=1):
-        rel = path.relative_to(ws.inbox).as_posix()
-        sub, found, record = read_file_safely(path, rel, ws=ws, limits=limits, facts=facts)
+    tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
+    count = default_workers(len(tasks)) if workers is None else workers
+    results = read_files(tasks, ws=ws, limits=limits, facts=facts, workers=count)
+    for done, (sub, found, record) in enumerate(results, start=1):
         inbox.files.append(record)
         if sub is None:
             inbox.findings.extend(found)

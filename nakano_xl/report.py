@@ -31,6 +31,11 @@ from .workspace import Workspace
 from .xlsx.measure import height_of, max_lines
 from .xlsx.writer import finish, new_workbook
 
+# From this many plan rows on, xlsxwriter writes each part of the report to a temporary file
+# before zipping it, instead of holding all parts in memory together: at 400,000 rows that is
+# 0.7 GB less at the peak, for a few percent more time (issue 9). Below, in memory is faster.
+PARTS_ON_DISK_ROWS = 50_000
+
 # 別紙1: title on row 1, legend heading on row 2, one legend line per mark, then the header.
 LEGEND_FIRST_ROW = 3
 JST = timezone(timedelta(hours=9))
@@ -128,7 +133,8 @@ def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status,
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
     """
     tmpl = ws.template
-    workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title)
+    workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title,
+                                    in_memory=len(ws.plan) < PARTS_ON_DISK_ROWS)
     styles = Styles(workbook, tmpl.report["font"])
     write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
     write_summary(ws, workbook, styles, answers, counts, metrics)
@@ -361,10 +367,15 @@ def count_by(plan: Plan, answers: dict[str, Answer], key: Callable[[Item], str])
     """Status counts of the answered items grouped by ``key``, groups in plan order."""
     groups: dict[str, tuple[dict[Status, int], list[int]]] = {}
     for item in plan:
-        counts, blank = groups.setdefault(key(item), ({s: 0 for s in Status}, [0]))
+        group = key(item)
+        found = groups.get(group)
+        if found is None:  # (not setdefault: its default would be built for every item)
+            found = groups[group] = ({s: 0 for s in Status}, [0])
+        counts, blank = found
         if item.is_reprint:
             continue  # listed as its group, counted where it comes from
-        status = answers.get(item.item_id, Answer()).status
+        answer = answers.get(item.item_id)
+        status = answer.status if answer is not None else None
         if status is None:
             blank[0] += 1
         else:

@@ -1,0 +1,77 @@
+"""Reading the inbox on worker processes gives exactly what the serial path gives (issue 9).
+
+The inbox mixes everything intake meets: valid returns, a return with findings, a duplicate in
+a subfolder, litter, an empty file, a file that is not a workbook and a zip bomb. Consolidated
+serially and on two workers — with ``fork`` where the platform has it and with ``spawn``, the
+only method Windows has — the workbook, findings.json and the answers CSV are the same bytes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import nakano_xl.intake.pool as pool
+from nakano_xl.consolidate import consolidate
+from nakano_xl.intake import read_inbox
+
+from .intake_kit import file_of, replace_cell, returned, set_saved_at
+
+METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
+
+
+def outputs(ws) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(ws.output.iterdir()) if p.is_file()}
+
+
+@pytest.fixture
+def busy_inbox(tmp_path: Path):
+    ws, _, files = returned(tmp_path)
+    # A formula where a person types, and a mark that is not one of the four.
+    replace_cell(files["職員課"], "回答", "C5", '<c r="C5" t="str"><f>"◎"</f><v>◎</v></c>')
+    replace_cell(files["情報システム課"], "回答", "D6", '<c r="D6" t="inlineStr"><is><t>=HYPERLINK("x")</t></is></c>')
+    # An older copy of the same department's file in a subfolder: superseded.
+    (ws.inbox / "old").mkdir()
+    older = ws.inbox / "old" / file_of("税務課")
+    shutil.copy(files["税務課"], older)
+    set_saved_at(older, "2020-01-01T00:00:00Z")
+    (ws.inbox / "Thumbs.db").write_bytes(b"\x00" * 64)
+    (ws.inbox / "空.xlsx").write_bytes(b"")
+    (ws.inbox / "メモ.xlsx").write_text("回答はメールに書きました", encoding="utf-8")
+    with zipfile.ZipFile(ws.inbox / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", b"<" + b" " * 5_000_000 + b"/>")
+    return ws
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_workers_give_the_serial_outputs_byte_for_byte(busy_inbox, method, monkeypatch):
+    ws = busy_inbox
+    serial = consolidate(ws, workers=1)
+    expected = outputs(ws)
+    assert {f.code for f in serial.findings} >= {"file.ignored", "file.empty", "file.not_xlsx", "file.bomb",
+                                                 "submission.superseded"}
+    for path in ws.output.iterdir():
+        path.unlink()
+    monkeypatch.setattr(pool, "start_method", lambda: method)
+    parallel = consolidate(ws, workers=2)
+    assert outputs(ws) == expected
+    assert parallel.findings == serial.findings
+    assert [r.file for r in parallel.inbox.files] == [r.file for r in serial.inbox.files]
+
+
+def test_progress_counts_every_file_in_order_on_workers_too(busy_inbox):
+    ticks: dict[int, list[tuple[int, int]]] = {1: [], 2: []}
+    for workers, seen in ticks.items():
+        read_inbox(busy_inbox, progress=lambda done, total, seen=seen: seen.append((done, total)), workers=workers)
+    total = len(ticks[1])
+    assert ticks[1] == ticks[2] == [(n, total) for n in range(1, total + 1)]
+
+
+def test_a_small_inbox_is_read_here_and_a_large_one_on_every_cpu():
+    assert pool.default_workers(40) == 1
+    assert pool.default_workers(pool.MIN_FILES) >= 1

@@ -85,8 +85,13 @@ def quiet_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for long work; none when quiet or not on a terminal."""
+def progress_bar(label: str, quiet: bool, *, then: str | None = None) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long work; none when quiet or not on a terminal.
+
+    The bar appears on the first tick (work that ends before it never shows one). ``then``:
+    a line shown when the bar is full while the command still works, e.g. writing the report
+    after the last file was read, so a long silence does not look like a hang.
+    """
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -95,15 +100,24 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
     def tick(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
             bar.__enter__()
         bar.update(done - bar.pos)
+        if done >= total and then:
+            bar.__exit__(None, None, None)
+            bar.finished = True
+            click.echo(then, err=True)
 
     try:
         yield tick
     finally:
-        if bar is not None:
+        if bar is not None and not getattr(bar, "finished", False):
             bar.__exit__(None, None, None)
+
+
+def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                        help="回答票を並行して読み込むプロセス数。既定: ファイルが多いときはCPUの数、少ないときは1。")(f)
 
 
 def echo_findings(findings: list[Finding], *, limit: int = 10) -> None:
@@ -180,8 +194,9 @@ def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
 @workspace_option
 @click.option("--dry-run", is_flag=True,
               help="何も書き出さず、確認事項と、前回の取りまとめから別紙1がどう変わるかを表示します。")
+@jobs_option
 @quiet_option
-def consolidate(workspace: Path, dry_run: bool, quiet: bool) -> None:
+def consolidate(workspace: Path, dry_run: bool, jobs: int | None, quiet: bool) -> None:
     """inbox/ の回答票をすべて検証・統合し、別紙1・集計・確認事項・提出状況を書き出します。
 
     inbox/ の中はサブフォルダも含めてすべて読みます。ファイル名は問いません
@@ -195,14 +210,15 @@ def consolidate(workspace: Path, dry_run: bool, quiet: bool) -> None:
     import nakano_xl as nx
 
     ws = nx.open_workspace(workspace)
-    with progress_bar("回答票を読み込み中", quiet) as tick:
+    then = None if dry_run else "別紙1などを書き出し中…"
+    with progress_bar("回答票を読み込み中", quiet, then=then) as tick:
         if dry_run:
             from .consolidate import preview
             from .diff import describe
 
-            result, changes = preview(ws, progress=tick)
+            result, changes = preview(ws, progress=tick, workers=jobs)
         else:
-            result = nx.consolidate(ws, progress=tick)
+            result = nx.consolidate(ws, progress=tick, workers=jobs)
     echo_result(result)
     if dry_run:
         click.echo("（--dry-run: ファイルは書き出していません）")
@@ -259,7 +275,8 @@ SEVERITY_LABELS = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Seve
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("-w", "--workspace", "workspace", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="作業フォルダ。指定すると署名と計画マスタとの一致も確認します（指定しなければ、ファイルだけで分かることを確認します）。")
-def check(files: tuple[Path, ...], workspace: Path | None) -> None:
+@quiet_option
+def check(files: tuple[Path, ...], workspace: Path | None, quiet: bool) -> None:
     """返送された回答票 FILE… を、取りまとめの前に確認します。
 
     ファイルの種類と安全性、管理情報、行・列の構成、進捗状況の記号、変更理由、数式などを
@@ -275,7 +292,8 @@ def check(files: tuple[Path, ...], workspace: Path | None) -> None:
     from .intake.identify import format_saved_at
 
     ws = nx.open_workspace(workspace) if workspace is not None else None
-    checked = check_files(list(files), ws)
+    with progress_bar("回答票を確認中", quiet or len(files) < 2) as tick:
+        checked = check_files(list(files), ws, progress=tick)
     everything: list[Finding] = []
     for c in checked:
         found = sorted_findings(c.findings)

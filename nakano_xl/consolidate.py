@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from .diff import Change, diff_answers, last_answers
 from .findings import Finding, sorted_findings
@@ -24,7 +25,7 @@ from .plan import check_plan
 from .report import department_statuses, write_report
 from .runtime import paused_gc
 from .workspace import Workspace
-from .xlsx.writer import write_atomically, write_text_atomically
+from .xlsx.writer import atomic_output, write_atomically, write_text_atomically
 
 Progress = Callable[[int, int], None]
 
@@ -68,7 +69,7 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
         findings_path = ws.output / "findings.json"
         write_text_atomically(findings_path, findings_json(findings))
         answers_path = ws.output / f"answers_{ws.year.code}.csv"
-        write_text_atomically(answers_path, answers_csv(ws, merged.answers))
+        save_answers_csv(ws, merged.answers, answers_path)
         result.outputs = [report, findings_path, answers_path]
     return result
 
@@ -80,19 +81,33 @@ def findings_json(findings: list[Finding]) -> str:
 def answers_csv(ws: Workspace, answers: dict[str, Answer]) -> str:
     """The merged answers in the answers-table format (item_id, status, reason, …)."""
     out = io.StringIO()
+    write_answers_csv(ws, answers, out)
+    return out.getvalue()
+
+
+def save_answers_csv(ws: Workspace, answers: dict[str, Answer], path: Path) -> None:
+    """`answers_csv` written to ``path`` as it is made, never whole in memory (issue 9)."""
+    with atomic_output(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        write_answers_csv(ws, answers, text)
+        text.flush()
+        text.detach()
+
+
+def write_answers_csv(ws: Workspace, answers: dict[str, Answer], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("item_id",) + ANSWER_FIELDS)
     for item in ws.plan.answered_items():
         cells = answers.get(item.item_id, Answer()).cells()
         writer.writerow([item.item_id] + [cells[f] for f in ANSWER_FIELDS])
-    return out.getvalue()
 
 
-def preview(ws: Workspace, *, progress: Progress | None = None) -> tuple[Consolidation, list[Change] | None]:
+def preview(ws: Workspace, *, progress: Progress | None = None,
+            workers: int | None = None) -> tuple[Consolidation, list[Change] | None]:
     """Everything consolidate does but writing, and what it would change in 別紙1.
 
     The changes are None when there is no earlier consolidation to compare with.
     """
-    result = consolidate(ws, progress=progress, write=False)
+    result = consolidate(ws, progress=progress, write=False, workers=workers)
     old = last_answers(ws.output / f"answers_{ws.year.code}.csv", ws.plan)
     return result, (diff_answers(ws.plan, old, result.answers) if old is not None else None)

@@ -195,7 +195,7 @@ class CheckedFile:
 
 
 def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
-                limits: Limits | None = None) -> list[CheckedFile]:
+                limits: Limits | None = None, progress: Progress | None = None) -> list[CheckedFile]:
     """Check returned files before consolidating, one by one (``nakano-xl check``).
 
     With a workspace, everything consolidate checks for one file: identity and signature,
@@ -211,8 +211,11 @@ def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
     lim = ws.settings.limits if ws is not None else (limits or Limits())
     facts = Facts.of(ws) if ws is not None else None
     out = []
-    for path in paths:
+    todo = list(paths)
+    for done, path in enumerate(todo, start=1):
         name = str(path)
         sub, found, record = read_file_safely(path, name, ws=ws, limits=lim, facts=facts)
         out.append(CheckedFile(path, record, sub, found))
+        if progress:
+            progress(done, len(todo))
     return out

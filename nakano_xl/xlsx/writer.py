@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import xlsxwriter
 
@@ -55,12 +58,21 @@ FILE_MODE = _file_mode()
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
+    with atomic_output(path) as f:
+        f.write(data)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` with, piece by piece: a temporary file beside it, renamed
+    over ``path`` when the block ends without an error (a large output need not be built in
+    memory first: the answers CSV of a nation-wide survey is 200 MB)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, FILE_MODE)

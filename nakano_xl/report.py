@@ -24,6 +24,7 @@ import xlsxwriter.worksheet
 
 from .findings import Finding, Severity, count
 from .intake import Submission
+from .compare import compare_years, write_comparison
 from .model import Answer, Item, Kpi, Plan, Status
 from .template import Template
 from .workspace import Workspace
@@ -115,17 +116,21 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True, metrics: ColumnMetrics = EXCEL) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
+    ``kpis``: the KPI table with the actuals the departments reported (default: the table as is).
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title)
     styles = Styles(workbook, tmpl.report["font"])
     write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
-    write_summary(ws, workbook, styles, answers, counts, metrics)
+    write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
+    comparison = compare_years(ws, answers)
+    if review and comparison is not None:  # for the coordinator: not part of what is published
+        write_comparison(ws, workbook.add_worksheet(tmpl.comparison["sheet"]), styles, comparison)
     if review:
         write_findings(ws, workbook, styles, findings)
         write_submission_status(ws, workbook, styles, statuses)
@@ -376,7 +381,8 @@ def goal_titles(ws: Workspace) -> dict[str, str]:
 
 
 def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                  answers: dict[str, Answer], counts: dict[Status, int], metrics: ColumnMetrics = EXCEL) -> None:
+                  answers: dict[str, Answer], counts: dict[Status, int], metrics: ColumnMetrics = EXCEL,
+                  kpis: list[Kpi] | None = None) -> None:
     """集計: the count table of the report's section 3, by 目標 and by 実施内容 with charts,
     and the KPI tables of section 4."""
     tmpl = ws.template
@@ -423,12 +429,13 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     breaks.append(row)
     row = insert_count_chart(workbook, sheet, tmpl, summary["section_chart_title"], name, section_table, row,
                              height=120 + 24 * len(by_section))
-    if ws.kpis:
+    kpis = ws.kpis if kpis is None else kpis
+    if kpis:
         breaks.append(row)
         sheet.write_string(row, 0, summary["kpi_title"], st.title)
         sheet.set_row(row, fitted_height([], TITLE_FONT_SIZE))
         row += 2
-        row = write_kpi_tables(sheet, st, ws.kpis, row, summary["kpi_headers"], label_width)
+        row = write_kpi_tables(sheet, st, kpis, row, summary["kpi_headers"], label_width)
     # Each table and chart starts a page: a chart cannot be split, and a table read across a
     # page break loses its header.
     sheet.set_h_pagebreaks(breaks)

@@ -15,7 +15,7 @@ never left to formulas whose cached value a reader might not see.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Callable, Sequence
 
@@ -98,6 +98,7 @@ class DepartmentStatus:
     errors: int
     warnings: int
     blank_status: int  # rows of its file without a mark
+    waiting: list[str] = field(default_factory=list)  # shared rows others answered, waiting for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,7 +587,7 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
     """提出状況: one department per row; missing files, errors and unmarked rows stand out."""
     spec = ws.template.submission_status
     sheet = workbook.add_worksheet(spec["sheet"])
-    widths = [22, 8, 36, 18, 7, 7, 9, 12]
+    widths = [22, 8, 36, 18, 7, 7, 9, 12, 24]
     for c, (text, width) in enumerate(zip(spec["headers"], widths)):
         sheet.write_string(0, c, text, st.header)
         sheet.set_column(c, c, width)
@@ -605,7 +606,9 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
             sheet.write_number(r, 7, s.blank_status, st.flag[Severity.WARNING] if s.blank_status else st.number)
         else:
             sheet.write_string(r, 7, "—", st.center)
-        _fit_row(sheet, r, [s.department, "", sub.file if sub else ""], widths)
+        waiting = "、".join(s.waiting)
+        sheet.write_string(r, 8, waiting, st.severity[Severity.WARNING] if waiting else st.cell)
+        _fit_row(sheet, r, [s.department, "", sub.file if sub else "", "", "", "", "", "", waiting], widths)
     sheet.autofilter(0, 0, max(len(statuses), 1), len(widths) - 1)
     sheet.freeze_panes(1, 1)
     _page_setup(sheet, ws.template.report["footer"], 0)
@@ -628,7 +631,10 @@ def department_statuses(ws: Workspace, submissions: list[Submission],
         sub = used.get(dept)
         mine = [f for f in findings if f.department == dept]
         blank = sum(1 for a in sub.answers.values() if a.status is None) if sub else 0
+        # Shared rows that others have answered and that still wait for this department.
+        waiting = [] if sub else [i.item_id for i in ws.plan.items_for(dept)
+                                  if any(d in used for d in i.assignment.answering if d != dept)]
         out.append(DepartmentStatus(dept, sub, len(ws.plan.items_for(dept)), count(mine, Severity.ERROR),
-                                    count(mine, Severity.WARNING), blank))
+                                    count(mine, Severity.WARNING), blank, waiting))
     return out
 

@@ -69,9 +69,10 @@ def write_comparison(ws: Workspace, sheet: xlsxwriter.worksheet.Worksheet, st: A
     headers = [h.format_map(words) for h in spec["count_headers"]]
     sheet.write_row(row, 0, headers, st.header)
     row += 1
-    for mark in ws.template.marks:
-        before, now = comparison.counts_before[mark.status], comparison.counts_now[mark.status]
-        sheet.write_string(row, 0, f"{mark.status.mark}（{mark.label}）", st.cell)
+    for spec_mark in ws.template.marks:
+        before, now = comparison.counts_before[spec_mark.status], comparison.counts_now[spec_mark.status]
+        line = ws.template.summary["count_line"].format(mark=spec_mark.status.mark, label=spec_mark.label)
+        sheet.write_string(row, 0, line, st.cell)
         sheet.write_number(row, 1, before, st.number)
         sheet.write_number(row, 2, now, st.number)
         sheet.write_string(row, 3, f"{now - before:+d}" if now != before else "±0", st.center)
@@ -83,7 +84,7 @@ def write_comparison(ws: Workspace, sheet: xlsxwriter.worksheet.Worksheet, st: A
     sheet.write_string(row, 3, f"{now - before:+d}" if now != before else "±0", st.center)
     row += 3
 
-    def mark(status: Status | None) -> str:
+    def shown(status: Status | None) -> str:
         return status.mark if status else spec["blank"]
 
     sheet.write_string(row, 0, spec["changes_title"].format(count=len(comparison.changes)), st.heading)
@@ -95,8 +96,8 @@ def write_comparison(ws: Workspace, sheet: xlsxwriter.worksheet.Worksheet, st: A
         sheet.write_string(row, 0, item.item_id, st.cell)
         sheet.write_string(row, 1, item.section_label, st.cell)
         sheet.write_string(row, 2, item.content, st.cell)
-        sheet.write_string(row, 3, mark(change.before), st.mark)
-        sheet.write_string(row, 4, mark(change.after), st.mark)
+        sheet.write_string(row, 3, shown(change.before), st.mark)
+        sheet.write_string(row, 4, shown(change.after), st.mark)
         row += 1
     if not comparison.changes:
         sheet.write_string(row, 0, spec["none"], st.plain)

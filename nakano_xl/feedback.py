@@ -115,8 +115,8 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
             cell = sheet.cell(row, col, value)
             cell.data_type = "s"  # a message is text, whatever it starts with
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDE", (8, 12, 10, 40, 70)):
-        sheet.column_dimensions[col].width = width
+    for letter, width in zip("ABCDE", (8, 12, 10, 40, 70)):
+        sheet.column_dimensions[letter].width = width
     sheet.protection.sheet = True
     book.active = 0
     for other in book.worksheets[1:]:

@@ -25,6 +25,7 @@ import xlsxwriter.worksheet
 from .findings import Finding, Severity, count
 from .intake import Submission
 from .compare import compare_years, write_comparison
+from .reprint import root_of
 from .model import Answer, Item, Kpi, Plan, Status
 from .template import Template
 from .workspace import Workspace
@@ -201,19 +202,14 @@ def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tup
         return answers.get(item.item_id, Answer()).cells(), False
     if ws.settings.rules.reprint_display != "copy":
         return Answer().cells(), False
-    origin = item.reprint_of
-    seen = set()
-    while origin is not None and origin not in seen and origin in ws.plan:
-        seen.add(origin)
-        original = ws.plan[origin]
-        if not original.is_reprint:
-            cells = answers.get(origin, Answer()).cells()
-            note = ws.template.report["reprint_copy_note"].format(code=original.section_code)
-            if any(cells.values()):
-                cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
-            return cells, True
-        origin = original.reprint_of
-    return Answer().cells(), False
+    root = root_of(ws.plan, item)
+    if root is None:  # a broken link (reported by reprint.link_reprints): nothing to copy
+        return Answer().cells(), False
+    cells = answers.get(root, Answer()).cells()
+    if any(cells.values()):
+        note = ws.template.report["reprint_copy_note"].format(code=ws.plan[root].section_code)
+        cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
+    return cells, True
 
 
 def progress_rows(ws: Workspace, answers: dict[str, Answer]) -> list[ProgressRow]:

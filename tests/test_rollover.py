@@ -73,10 +73,27 @@ def test_r3_to_r4_to_r5_keeps_ids_moves_year_words_and_reports_plan_changes(tiny
     assert r5.previous.year.code == "R4"
     assert [i.item_id for i in r5.plan] == [i.item_id for i in r4.plan]
     consolidate(r5)
-    report = openpyxl.load_workbook(r5.report_path())["別紙1"]
+    r5_words = ["令和5年度までの取組状況", "令和6年度取組予定", "令和7年度以降取組予定"]
+    book = openpyxl.load_workbook(r5.report_path())
+    report = book["別紙1"]
     head = find_header_row(report, "実施内容")
-    assert [c.value for c in report[head]][4:7] == ["令和5年度までの取組状況", "令和6年度取組予定", "令和7年度以降取組予定"]
+    assert [c.value for c in report[head]][4:7] == r5_words
     assert r5.report_path().name == "別紙1_R5.xlsx"
+    assert "令和5年度" in str(book["集計"]["A1"].value)
+    assert book["前年度比較"]["A1"].value == "前年度との比較（令和4年度 → 令和5年度）"
+    # R5's workbooks: the year's words, and R4's answers (not R3's) as the locked reference.
+    r5_dist = distribute(r5)
+    sheet = openpyxl.load_workbook(r5_dist.files["税務課"])["回答"]
+    headers = [c.value for c in sheet[HEADER_ROW]]
+    assert headers[2:4] == ["前年度の進捗状況", "前年度に記入した令和5年度取組予定"]
+    assert headers[4:9] == ["進捗状況", "スケジュールの変更理由", *r5_words]
+    assert sheet.cell(5, 3).value == "○" and sheet.cell(5, 3).protection.locked  # T3: R4's ○
+    guide = [c.value for r in openpyxl.load_workbook(r5_dist.files["税務課"])["記入要領"].iter_rows() for c in r]
+    assert any("前年度（令和4年度）に回答した内容" in str(v) for v in guide)
+    # R4's own outputs kept R4's words.
+    r4_report = openpyxl.load_workbook(r4.report_path())["別紙1"]
+    assert [c.value for c in r4_report[find_header_row(r4_report, "実施内容")]][4:7] == \
+        ["令和4年度までの取組状況", "令和5年度取組予定", "令和6年度以降取組予定"]
 
 
 def test_the_kpi_table_gains_the_new_years_actual_column(demo, tmp_path):

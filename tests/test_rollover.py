@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 import openpyxl
 import pytest
 
@@ -13,8 +11,9 @@ from nakano_xl.errors import NakanoError
 from nakano_xl.fill import fill_workbook
 from nakano_xl.layout import HEADER_ROW
 from nakano_xl.rollover import rollover
+from nakano_xl.workspace import open_workspace
 
-from .helpers import PLAN_HEADER, find_header_row, read_csv
+from .helpers import edit_plan, find_header_row
 
 
 def fill_all(ws, answers_by_item: dict[str, dict[str, str]]):
@@ -47,15 +46,8 @@ def test_r3_to_r4_to_r5_keeps_ids_moves_year_words_and_reports_plan_changes(tiny
     assert r4.previous.answers["T4"].plan_later == "(推進)"
 
     # The coordinator retires T2 and adds T7 by editing the new plan master by hand.
-    rows = [r for r in read_csv(r4.root / "plan.csv") if r["item_id"] != "T2"]
-    rows.append({"item_id": "T7", "section_code": "1-2-①", "section_title": "研修", "content": "新しい研修",
-                 "departments": "職員課", "reprint_of": ""})
-    with (r4.root / "plan.csv").open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, PLAN_HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    from nakano_xl.workspace import open_workspace
-
+    edit_plan(r4.root, drop="T2", add={"item_id": "T7", "section_code": "1-2-①", "section_title": "研修",
+                                       "content": "新しい研修", "departments": "職員課"})
     r4 = open_workspace(r4.root)
     dist = distribute(r4)
     changes = {(f.code, f.item_id) for f in dist.findings if f.code.startswith("plan.item_")}
@@ -154,15 +146,8 @@ def test_comparison_reports_added_and_retired_items(tiny_ws, tmp_path):
     fill_all(tiny_ws, {"T1": {"status": "◎"}})
     consolidate(tiny_ws)
     r4, _ = rollover(tiny_ws, "R4", tmp_path / "r4")
-    rows = [r for r in read_csv(r4.root / "plan.csv") if r["item_id"] != "T4"]
-    rows.append({"item_id": "T8", "section_code": "1-3-①", "section_title": "", "content": "新規事業",
-                 "departments": "戸籍住民課", "reprint_of": ""})
-    with (r4.root / "plan.csv").open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, PLAN_HEADER)
-        writer.writeheader()
-        writer.writerows(rows)
-    from nakano_xl.workspace import open_workspace
-
+    edit_plan(r4.root, drop="T4", add={"item_id": "T8", "section_code": "1-3-①", "content": "新規事業",
+                                       "departments": "戸籍住民課"})
     r4 = open_workspace(r4.root)
     distribute(r4)
     consolidate(r4)

@@ -19,8 +19,9 @@ from typing import TextIO
 from .diff import Change, diff_answers, last_answers
 from .findings import Finding, sorted_findings
 from .intake import Inbox, missing_departments, read_inbox
+from .kpi import merge_kpis
 from .merge import Merged, count_statuses, merge_answers
-from .model import ANSWER_FIELDS, Answer, Status
+from .model import ANSWER_FIELDS, Answer, Kpi, Status
 from .plan import check_plan
 from .report import department_statuses, write_report
 from .runtime import paused_gc
@@ -37,6 +38,7 @@ class Consolidation:
     findings: list[Finding]
     inbox: Inbox
     merged: Merged
+    kpis: list[Kpi] = field(default_factory=list)  # the KPI table with the actuals departments reported
     outputs: list[Path] = field(default_factory=list)
 
 
@@ -61,11 +63,12 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     findings.extend(missing_departments(ws, inbox))
     findings = sorted_findings(findings)
     counts = count_statuses(ws.plan, merged.answers)
-    result = Consolidation(merged.answers, counts, findings, inbox, merged)
+    kpis = merge_kpis(ws, inbox.submissions)
+    result = Consolidation(merged.answers, counts, findings, inbox, merged, kpis)
     if write:
         statuses = department_statuses(ws, inbox.submissions, findings)
         report = ws.report_path()
-        write_atomically(report, write_report(ws, merged.answers, counts, findings, statuses))
+        write_atomically(report, write_report(ws, merged.answers, counts, findings, statuses, kpis=kpis))
         findings_path = ws.output / "findings.json"
         write_text_atomically(findings_path, findings_json(findings))
         answers_path = ws.output / f"answers_{ws.year.code}.csv"

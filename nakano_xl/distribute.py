@@ -17,8 +17,25 @@ from pathlib import Path
 import xlsxwriter.worksheet
 
 from .findings import Finding
-from .layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata, safe_file_name
-from .model import Answer, Item, Status
+from .kpi import check_owners, collected_by, kpi_id
+from .layout import (
+    DEPARTMENT_ROW,
+    FIRST_ROW,
+    HEADER_ROW,
+    KPI_FIRST_ROW,
+    KPI_HEADER_ROW,
+    KPI_ID_COL,
+    KPI_NOTE_ROW,
+    KPI_TITLE_ROW,
+    KPI_VALUE_COL,
+    NOTE_ROW,
+    REFERENCE_PREFIX,
+    TITLE_ROW,
+    InputColumns,
+    Metadata,
+    safe_file_name,
+)
+from .model import Answer, Item, Kpi, Status
 from .plan import check_plan
 from .rollover import compare_plans
 from .workspace import Workspace
@@ -48,11 +65,15 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     record = ws.distribution()
     if record is None or renew:
         record = {"distribution_id": uuid.uuid4().hex[:12]}
-    result = Distribution(record["distribution_id"], findings=check_plan(ws.plan))
+    result = Distribution(record["distribution_id"], findings=check_plan(ws.plan) + check_owners(ws))
     if ws.previous is not None:
         result.findings.extend(compare_plans(ws.previous.plan, ws.plan))
+        if prefill is None and ws.settings.rules.prefill_plans:
+            prefill = carried_plans(ws)
     key = ws.key()
     departments = ws.plan.departments()
+    kpis = collected_by(ws)
+    cols = InputColumns.of(ws.template, reference=ws.previous is not None)
     sent: dict[str, dict[str, object]] = {}
     for done, department in enumerate(departments, start=1):
         items = ws.plan.items_for(department)
@@ -64,8 +85,10 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
             distribution_id=result.distribution_id,
             answer_sheet=ws.template.input["answer_sheet"],
             item_ids=tuple(i.item_id for i in items),
+            columns=cols.keys,
+            kpi_ids=tuple(kpi_id(k) for k in kpis.get(department, ())),
         ).signed(key)
-        data = build_input_workbook(ws, department, items, meta, prefill=prefill)
+        data = build_input_workbook(ws, department, items, meta, prefill=prefill, kpis=kpis.get(department, []))
         path = ws.outbox / f"{safe_file_name(department)}.xlsx"
         write_atomically(path, data)
         result.files[department] = path
@@ -79,8 +102,18 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     return result
 
 
+def carried_plans(ws: Workspace) -> dict[str, Answer]:
+    """Plan cells that start from last year's 以降取組予定: the natural first draft of both plans."""
+    assert ws.previous is not None
+    out = {}
+    for item_id, answer in ws.previous.answers.items():
+        if answer.plan_later and item_id in ws.plan:
+            out[item_id] = Answer(plan_next_year=answer.plan_later, plan_later=answer.plan_later)
+    return out
+
+
 def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata, *,
-                         prefill: Mapping[str, Answer] | None = None) -> bytes:
+                         prefill: Mapping[str, Answer] | None = None, kpis: list[Kpi] | None = None) -> bytes:
     """One department's workbook as bytes (the same inputs give the same bytes)."""
     tmpl = ws.template
     words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
@@ -103,9 +136,18 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
                                        "font_size": 14, "bg_color": "#FFF2CC", "locked": False,
                                        "num_format": "@"}),
         "missing": workbook.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+        # Last year's answers: locked and grey, for reference only.
+        "reference": workbook.add_format({**font, "border": 1, "text_wrap": True, "valign": "top",
+                                          "bg_color": "#EDEDED", "font_color": "#404040"}),
+        "reference_mark": workbook.add_format({**font, "border": 1, "valign": "top", "align": "center",
+                                               "font_size": 12, "bg_color": "#EDEDED", "font_color": "#404040"}),
     }
-    write_answer_sheet(ws, workbook, fmt, words, items, prefill or {})
-    write_instructions(ws, workbook, fmt, words)
+    if ws.previous is not None:
+        words["previous_year"] = ws.previous.year.label
+    write_answer_sheet(ws, workbook, fmt, words, items, prefill or {}, InputColumns.from_meta(meta, tmpl))
+    write_instructions(ws, workbook, fmt, words, kpis=bool(kpis))
+    if kpis:
+        write_kpi_sheet(ws, workbook, fmt, words, kpis)
     meta_sheet = workbook.add_worksheet(tmpl.input["metadata_sheet"])
     for row, (key, value) in enumerate(meta.rows()):
         meta_sheet.write_string(row, 0, key)
@@ -116,9 +158,8 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
 
 
 def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
-                       items: list[Item], prefill: Mapping[str, Answer]) -> None:
+                       items: list[Item], prefill: Mapping[str, Answer], cols: InputColumns) -> None:
     tmpl = ws.template
-    cols = InputColumns.of(tmpl)
     sheet = workbook.add_worksheet(tmpl.input["answer_sheet"])
     sheet.activate()
     r0 = HEADER_ROW - 1  # xlsxwriter counts from 0
@@ -127,27 +168,36 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
     if ws.settings.deadline:
         sheet.write_string(DEPARTMENT_ROW - 1, 4, tmpl.input["deadline_line"].format_map(words), fmt["plain"])
     sheet.write_string(NOTE_ROW - 1, 0, tmpl.input["note"].format_map(words), fmt["note"])
-    headers = tmpl.headers(ws.year) + [tmpl.input["item_id_header"]]
-    for c, (header, column) in enumerate(zip(headers, tmpl.columns + (None,))):
-        sheet.write_string(r0, c, header, fmt["header"])
-        sheet.set_column(c, c, column.width if column else 8)
+    widths = {}
+    for c, key in enumerate(cols.keys):
+        column = tmpl.column(key)
+        widths[key] = column.width if column else 8
+        sheet.write_string(r0, c, tmpl.header_for(key, ws.year), fmt["header"])
+        sheet.set_column(c, c, widths[key])
+    last_year = ws.previous.answers if ws.previous is not None else {}
+    answer_keys = {c.key for c in tmpl.columns if c.answer}
     for n, item in enumerate(items):
         r = r0 + 1 + n
         values = {"section": item.section_label, "content": item.content, "departments": item.departments,
+                  "item_id": item.item_id,
                   **(prefill[item.item_id].cells() if item.item_id in prefill else {})}
-        for c, column in enumerate(tmpl.columns):
-            if column.answer:
-                style = fmt["status" if column.key == "status" else "answer"]
-                if values.get(column.key):
-                    sheet.write_string(r, c, values[column.key], style)
-                else:
-                    sheet.write_blank(r, c, None, style)
+        for key, text in last_year.get(item.item_id, Answer()).cells().items():
+            values[REFERENCE_PREFIX + key] = text
+        for c, key in enumerate(cols.keys):
+            text = values.get(key, "")
+            if key in answer_keys:
+                style = fmt["status" if key == "status" else "answer"]
+            elif key.startswith(REFERENCE_PREFIX):
+                style = fmt["reference_mark" if key.endswith("status") else "reference"]
             else:
-                sheet.write_string(r, c, values[column.key], fmt["fixed"])
-        sheet.write_string(r, cols.item_id - 1, item.item_id, fmt["id"])
+                style = fmt["id" if key == "item_id" else "fixed"]
+            if text:
+                sheet.write_string(r, c, text, style)
+            else:
+                sheet.write_blank(r, c, None, style)
         # Room for three lines of answer at least; rows stay resizable for longer ones.
-        fixed = [(values[c.key], c.width) for c in tmpl.columns if not c.answer]
-        sheet.set_row(r, row_height(fixed, min_lines=3))
+        shown = [(values.get(k, ""), widths[k]) for k in cols.keys if k != "item_id"]
+        sheet.set_row(r, row_height(shown, min_lines=3))
     last = r0 + len(items)
     if items:
         status_col = cols.col("status") - 1
@@ -175,13 +225,45 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(r0)
-    sheet.print_area(0, 0, max(last, r0), len(tmpl.columns) - 1)
+    sheet.print_area(0, 0, max(last, r0), cols.item_id - 2)  # the item id column is not printed
     sheet.set_footer("&C&P / &N")
     # Row heights and column widths stay adjustable so long answers can be read; nothing else.
     sheet.protect("", {"format_columns": True, "format_rows": True})
 
 
-def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str]) -> None:
+def write_kpi_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
+                    kpis: list[Kpi]) -> None:
+    """The 成果指標 sheet: one row per KPI the department reports, the year's actual to type."""
+    spec = ws.template.input
+    sheet = workbook.add_worksheet(spec["kpi_sheet"])
+    sheet.write_string(KPI_TITLE_ROW - 1, 0, spec["kpi_title"].format_map(words), fmt["title"])
+    sheet.write_string(KPI_NOTE_ROW - 1, 0, spec["kpi_note"].format_map(words), fmt["note"])
+    widths = (10, 44, 30, 30, 16, 12)
+    for c, (header, width) in enumerate(zip(spec["kpi_headers"], widths)):
+        sheet.write_string(KPI_HEADER_ROW - 1, c, header.format_map(words), fmt["header"])
+        sheet.set_column(c, c, width)
+    for n, kpi in enumerate(kpis):
+        r = KPI_FIRST_ROW - 1 + n
+        past = " / ".join(f"{v.year.label} {v.value}" for v in kpi.values
+                          if v.kind == "実績" and v.year < ws.year and v.value)
+        targets = " / ".join(f"{v.year.label} {v.value}" for v in kpi.values if v.kind == "目標" and v.value)
+        current = next((v.value for v in kpi.values if v.kind == "実績" and v.year == ws.year), "")
+        for c, text in enumerate((kpi.goal, kpi.name, past, targets)):
+            sheet.write_string(r, c, text, fmt["fixed"])
+        if current:
+            sheet.write_string(r, KPI_VALUE_COL - 1, current, fmt["answer"])
+        else:
+            sheet.write_blank(r, KPI_VALUE_COL - 1, None, fmt["answer"])
+        sheet.write_string(r, KPI_ID_COL - 1, kpi_id(kpi), fmt["id"])
+        sheet.set_row(r, row_height([(kpi.name, widths[1]), (past, widths[2]), (targets, widths[3])], min_lines=2))
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.protect("", {"format_columns": True, "format_rows": True})
+
+
+def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str], *,
+                       kpis: bool = False) -> None:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.input["instructions_sheet"])
     sheet.set_column(0, 0, 6)
@@ -191,7 +273,12 @@ def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
     if ws.settings.deadline:
         sheet.write_string(row, 0, tmpl.input["deadline_line"].format_map(words), fmt["note"])
         row += 2
-    for line in tmpl.input["instructions"]:
+    lines = list(tmpl.input["instructions"])
+    if ws.previous is not None:
+        lines += tmpl.input.get("reference_instructions", [])
+    if kpis:
+        lines += tmpl.input.get("kpi_instructions", [])
+    for line in lines:
         sheet.write_string(row, 0, line.format_map(words), fmt["plain"])
         row += 1
     row += 1

@@ -114,7 +114,7 @@ def export_report(ws: Workspace, fmt: str, *, output: Path | None = None,
 
         def published(metrics: ColumnMetrics) -> bytes:
             return write_report(ws, result.answers, result.counts, result.findings, statuses, review=False,
-                                metrics=metrics)
+                                metrics=metrics, kpis=result.kpis)
 
         write_atomically(target, convert_to_pdf(soffice, published, timeout=timeout))
     return Export(target, len(rows), result)

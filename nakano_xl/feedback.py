@@ -35,6 +35,19 @@ HOW_TO_FIX = {
     "status.lookalike": "セルの▼から記号を選び直してください（見た目が似た別の文字が入っています）。",
     "reason.missing": "スケジュールの変更理由を記入してください。",
     "reason.recommended": "遅れている理由を記入してください。",
+    "cell.fixed_edited": "この欄は変更できない欄です。元の文言のままにしてください（誤りは取りまとめ担当へご連絡ください）。",
+    "cell.outside": "回答欄（黄色のセル）の外の記入は取りまとめに使われません。回答であれば該当する行の黄色のセルに移してください。",
+    "cell.comment": "コメント（メモ）は取りまとめに使われません。回答であれば黄色のセルに記入してください。",
+    "cell.merged": "セルの結合を解除し、各セルに記入し直してください。",
+    "cell.error_value": "計算式ではなく、文字で記入し直してください。",
+    "formula.cached": "計算式ではなく、文字で記入し直してください。",
+    "formula.no_value": "計算式ではなく、文字で記入し直してください。",
+    "formula.external": "ほかのファイルを参照する計算式ではなく、文字で記入し直してください。",
+    "row.inserted": "追加した行の内容は取りまとめに使われません。配付した行の黄色のセルに記入してください。",
+    "row.duplicate": "同じ事業内容の行が複数あります。1行にまとめてください。",
+    "row.id_edited": "項目IDの欄は変更できません。元に戻してください。",
+    "sheet.drawing_text": "図形やテキストボックスの文字は取りまとめに使われません。黄色のセルに記入してください。",
+    "kpi.missing": "「成果指標」シートの黄色のセルに実績を記入してください。",
 }
 SEVERITY_WORDS = {Severity.ERROR: "要修正", Severity.WARNING: "要確認", Severity.INFO: "参考"}
 MARK_FILL = PatternFill("solid", fgColor="FFFF9999")
@@ -104,8 +117,8 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
             cell = sheet.cell(row, col, value)
             cell.data_type = "s"  # a message is text, whatever it starts with
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDE", (8, 12, 10, 40, 70)):
-        sheet.column_dimensions[col].width = width
+    for letter, width in zip("ABCDE", (8, 12, 10, 40, 70)):
+        sheet.column_dimensions[letter].width = width
     sheet.protection.sheet = True
     book.active = 0
     for other in book.worksheets[1:]:

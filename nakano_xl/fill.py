@@ -8,8 +8,8 @@ Values are always written as text, never as formulas, exactly as given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import openpyxl
 from openpyxl.worksheet.worksheet import Worksheet
@@ -37,7 +37,7 @@ def fill_workbook(src: Path, dst: Path, answers: Mapping[str, Values | Answer], 
     """
     workbook = openpyxl.load_workbook(src)
     sheet = workbook[template.input["answer_sheet"]]
-    cols = InputColumns.of(template)
+    cols = columns_of(workbook, template)
     rows = {}
     for row in range(FIRST_ROW, sheet.max_row + 1):
         item_id = sheet.cell(row, cols.item_id).value
@@ -54,6 +54,16 @@ def fill_workbook(src: Path, dst: Path, answers: Mapping[str, Values | Answer], 
                 continue
             type_into(sheet, rows[item_id], cols.col(key), text, paste=paste)
     workbook.save(dst)
+
+
+def columns_of(workbook: openpyxl.Workbook, template: Template) -> InputColumns:
+    """The answer sheet's layout as its metadata says (a person reads the headers instead)."""
+    name = template.input["metadata_sheet"]
+    if name in workbook.sheetnames:
+        keys = [str(row[1]) for row in workbook[name].iter_rows(values_only=True) if row[0] == "column"]
+        if keys:
+            return InputColumns(tuple(keys))
+    return InputColumns.of(template)
 
 
 def type_into(sheet: Worksheet, row: int, col: int, text: str, *, paste: bool = False) -> None:

@@ -274,6 +274,15 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "{label}が外部のファイルを参照する数式（={formula}）です。参照先は開かず、保存されていた計算結果「{value}」を使いました。",
     ),
+    # --- 成果指標 (KPI actuals) ---
+    "kpi.missing": (
+        Severity.WARNING,
+        "成果指標「{name}」の実績が記入されていません。成果指標の表の値をそのまま使います。",
+    ),
+    "kpi.owner_unknown": (
+        Severity.WARNING,
+        "成果指標「{name}」の担当課「{value}」は回答票を配付する課ではないため、{year}の実績は回答票で集めません。成果指標の表に直接記入してください。",
+    ),
     # --- merging shared rows ---
     "merge.conflict": (
         Severity.WARNING,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any, Callable, Sequence
 
@@ -25,6 +25,8 @@ import xlsxwriter.worksheet
 
 from .findings import Finding, Severity, count
 from .intake import Submission
+from .compare import compare_years, write_comparison
+from .reprint import root_of
 from .model import Answer, Item, Kpi, Plan, Status
 from .template import Template
 from .workspace import Workspace
@@ -108,6 +110,7 @@ class DepartmentStatus:
     errors: int
     warnings: int
     blank_status: int  # rows of its file without a mark
+    waiting: list[str] = field(default_factory=list)  # shared rows others answered, waiting for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,18 +129,22 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True, metrics: ColumnMetrics = EXCEL) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
+    ``kpis``: the KPI table with the actuals the departments reported (default: the table as is).
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title,
                                     in_memory=len(ws.plan) < PARTS_ON_DISK_ROWS)
     styles = Styles(workbook, tmpl.report["font"])
     write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
-    write_summary(ws, workbook, styles, answers, counts, metrics)
+    write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
+    comparison = compare_years(ws, answers)
+    if review and comparison is not None:  # for the coordinator: not part of what is published
+        write_comparison(ws, workbook.add_worksheet(tmpl.comparison["sheet"]), styles, comparison)
     if review:
         write_findings(ws, workbook, styles, findings)
         write_submission_status(ws, workbook, styles, statuses)
@@ -207,19 +214,14 @@ def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tup
         return answers.get(item.item_id, Answer()).cells(), False
     if ws.settings.rules.reprint_display != "copy":
         return Answer().cells(), False
-    origin = item.reprint_of
-    seen = set()
-    while origin is not None and origin not in seen and origin in ws.plan:
-        seen.add(origin)
-        original = ws.plan[origin]
-        if not original.is_reprint:
-            cells = answers.get(origin, Answer()).cells()
-            note = ws.template.report["reprint_copy_note"].format(code=original.section_code)
-            if any(cells.values()):
-                cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
-            return cells, True
-        origin = original.reprint_of
-    return Answer().cells(), False
+    root = root_of(ws.plan, item)
+    if root is None:  # a broken link (reported by reprint.link_reprints): nothing to copy
+        return Answer().cells(), False
+    cells = answers.get(root, Answer()).cells()
+    if any(cells.values()):
+        note = ws.template.report["reprint_copy_note"].format(code=ws.plan[root].section_code)
+        cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
+    return cells, True
 
 
 def progress_rows(ws: Workspace, answers: dict[str, Answer]) -> list[ProgressRow]:
@@ -393,7 +395,8 @@ def goal_titles(ws: Workspace) -> dict[str, str]:
 
 
 def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                  answers: dict[str, Answer], counts: dict[Status, int], metrics: ColumnMetrics = EXCEL) -> None:
+                  answers: dict[str, Answer], counts: dict[Status, int], metrics: ColumnMetrics = EXCEL,
+                  kpis: list[Kpi] | None = None) -> None:
     """集計: the count table of the report's section 3, by 目標 and by 実施内容 with charts,
     and the KPI tables of section 4."""
     tmpl = ws.template
@@ -440,12 +443,13 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     breaks.append(row)
     row = insert_count_chart(workbook, sheet, tmpl, summary["section_chart_title"], name, section_table, row,
                              height=120 + 24 * len(by_section), note_style=st.plain)
-    if ws.kpis:
+    kpis = ws.kpis if kpis is None else kpis
+    if kpis:
         breaks.append(row)
         sheet.write_string(row, 0, summary["kpi_title"], st.title)
         sheet.set_row(row, fitted_height([], TITLE_FONT_SIZE))
         row += 2
-        row = write_kpi_tables(sheet, st, ws.kpis, row, summary["kpi_headers"], label_width)
+        row = write_kpi_tables(sheet, st, kpis, row, summary["kpi_headers"], label_width)
     # Each table and chart starts a page: a chart cannot be split, and a table read across a
     # page break loses its header.
     sheet.set_h_pagebreaks(breaks)
@@ -611,7 +615,7 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
     """提出状況: one department per row; missing files, errors and unmarked rows stand out."""
     spec = ws.template.submission_status
     sheet = workbook.add_worksheet(spec["sheet"])
-    widths = [22, 8, 36, 18, 7, 7, 9, 12]
+    widths = [22, 8, 36, 18, 7, 7, 9, 12, 24]
     for c, (text, width) in enumerate(zip(spec["headers"], widths)):
         sheet.write_string(0, c, text, st.header)
         sheet.set_column(c, c, width)
@@ -630,7 +634,9 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
             sheet.write_number(r, 7, s.blank_status, st.flag[Severity.WARNING] if s.blank_status else st.number)
         else:
             sheet.write_string(r, 7, "—", st.center)
-        _fit_row(sheet, r, [s.department, "", sub.file if sub else ""], widths)
+        waiting = "、".join(s.waiting)
+        sheet.write_string(r, 8, waiting, st.severity[Severity.WARNING] if waiting else st.cell)
+        _fit_row(sheet, r, [s.department, "", sub.file if sub else "", "", "", "", "", "", waiting], widths)
     sheet.autofilter(0, 0, max(len(statuses), 1), len(widths) - 1)
     sheet.freeze_panes(1, 1)
     _page_setup(sheet, ws.template.report["footer"], 0)
@@ -653,7 +659,10 @@ def department_statuses(ws: Workspace, submissions: list[Submission],
         sub = used.get(dept)
         mine = [f for f in findings if f.department == dept]
         blank = sum(1 for a in sub.answers.values() if a.status is None) if sub else 0
+        # Shared rows that others have answered and that still wait for this department.
+        waiting = [] if sub else [i.item_id for i in ws.plan.items_for(dept)
+                                  if any(d in used for d in i.assignment.answering if d != dept)]
         out.append(DepartmentStatus(dept, sub, len(ws.plan.items_for(dept)), count(mine, Severity.ERROR),
-                                    count(mine, Severity.WARNING), blank))
+                                    count(mine, Severity.WARNING), blank, waiting))
     return out
 

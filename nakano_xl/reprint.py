@@ -60,6 +60,11 @@ def link_reprints(plan: Plan) -> Links:
     return links
 
 
+def root_of(plan: Plan, item: Item) -> str | None:
+    """The item id of the row a 再掲 row really stands for; None for a broken link."""
+    return _resolve(plan, item)[0]
+
+
 def _resolve(plan: Plan, item: Item) -> tuple[str | None, Finding | None]:
     seen = [item.item_id]
     current = item

@@ -79,10 +79,15 @@ class Template:
                 groups=frozenset(dept["groups"]), name_endings=tuple(dept["name_endings"])
             )
             self.input: Mapping[str, Any] = data["input_workbook"]
+            self.reference_columns: tuple[Column, ...] = tuple(
+                Column(c["key"], c["header"], float(c.get("width", 12)), False)
+                for c in self.input.get("reference", ())
+            )
             self.summary: Mapping[str, Any] = data["summary"]
             self.findings: Mapping[str, Any] = data["findings"]
             self.submission_status: Mapping[str, Any] = data["submission_status"]
             self.feedback: Mapping[str, Any] = data["feedback"]
+            self.comparison: Mapping[str, Any] = data["comparison"]
         except (KeyError, TypeError, ValueError) as e:
             raise NakanoError(f"様式ファイル {source} の内容が不正です（{e!r}）。") from e
         if {m.status for m in self.marks} != set(Status) or any(
@@ -101,6 +106,19 @@ class Template:
         """The 別紙1 column headers with the year's wording."""
         words = self.texts(year)
         return [c.header.format_map(words) for c in self.columns]
+
+    def header_for(self, key: str, year: FiscalYear) -> str:
+        """The header of any column of the 回答 sheet (answer, fixed, reference, item id)."""
+        words = self.texts(year)
+        for column in self.columns + self.reference_columns:
+            if column.key == key:
+                return column.header.format_map(words)
+        if key == "item_id":
+            return str(self.input["item_id_header"])
+        raise KeyError(key)
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns + self.reference_columns if c.key == key), None)
 
     def legend_lines(self) -> list[str]:
         line = self.report["legend_line"]

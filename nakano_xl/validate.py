@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .findings import Finding, finding, spell
 from .model import TEXT_FIELDS, Answer, Status
@@ -70,7 +71,7 @@ def check_row(row: RowInput, template: Template, *, file: str, sheet: str,
               department: str) -> tuple[Answer, list[Finding]]:
     """Turn one row into an answer, with a finding for everything that was changed or refused."""
     findings: list[Finding] = []
-    where = {"file": file, "sheet": sheet, "item_id": row.item_id, "department": department}
+    where: dict[str, Any] = {"file": file, "sheet": sheet, "item_id": row.item_id, "department": department}
     typed_mark = row.typed.get("status", "")
     reading = read_mark(typed_mark, template)
     if reading.lookalike:
@@ -86,7 +87,7 @@ def check_row(row: RowInput, template: Template, *, file: str, sheet: str,
 
 
 def check_answer(answer: Answer, template: Template, *, cells: dict[str, str],
-                 where: dict[str, str]) -> Iterator[Finding]:
+                 where: dict[str, Any]) -> Iterator[Finding]:
     """The rules of the template: a mark is expected, and some marks need a reason."""
     if answer.status is None:
         yield finding("status.missing", cell=cells.get("status"), **where)

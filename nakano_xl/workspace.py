@@ -44,6 +44,7 @@ class Rules:
     conflict: str = "lead"  # a shared row answered differently: the lead department wins, or "error"
     reprint_display: str = "published"  # 再掲 rows blank as printed, or "copy" the original's answers
     duplicate_submission: str = "latest"  # two files of one department: the most recently saved wins
+    prefill_plans: bool = True  # after rollover: plan cells start from last year's later-plan text
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,8 @@ def read_settings(path: Path) -> Settings:
         limits = Limits(**{f.name: type(getattr(Limits(), f.name))(data.get("limits", {})[f.name])
                            for f in fields(Limits) if f.name in data.get("limits", {})})
         rules = Rules(**data.get("rules", {}))
+        if not isinstance(rules.prefill_plans, bool):
+            raise ValueError("rules.prefill_plans は true か false です")
         if rules.conflict not in CONFLICT_RULES:
             raise ValueError(f"rules.conflict は {' / '.join(CONFLICT_RULES)} のいずれかです")
         if rules.reprint_display not in REPRINT_DISPLAYS:
@@ -262,6 +265,8 @@ conflict = {_toml_str(s.rules.conflict)}
 reprint_display = {_toml_str(s.rules.reprint_display)}
 # 同じ課のファイルが複数届いたとき: "latest" = 保存日時が新しいものを採用
 duplicate_submission = {_toml_str(s.rules.duplicate_submission)}
+# 前年度の結果があるとき、翌年度・以降の取組予定欄に前年度の「以降取組予定」をあらかじめ入れる: true / false
+prefill_plans = {"true" if s.rules.prefill_plans else "false"}
 {_previous_section(s)}"""
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from nakano_xl.demo import SAMPLE_CREATED, run_demo, sample_dir
 
-from .helpers import PLAN_HEADER, write_csv
+from .helpers import PLAN_HEADER, TINY_PLAN, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,14 +30,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def tiny_plan(tmp_path: Path) -> Path:
     """Six items, three departments, one shared row, one related department, one 再掲."""
-    return write_csv(tmp_path / "tiny_plan.csv", PLAN_HEADER, [
-        ["T1", "1-1-①", "窓口の改善", "◎窓口予約の導入", "戸籍住民課", ""],
-        ["T2", "1-1-①", "窓口の改善", "(国)標準仕様の提供", "(情報システム課)", ""],
-        ["T3", "1-1-②", "", "共通基盤の整備", "情報システム課 税務課", ""],
-        ["T4", "1-2-①", "研修", "職員研修の実施", "職員課 (情報システム課)", ""],
-        ["T5", "1-2-①", "研修", "各課での実践", "情報システム課 各所管課", ""],
-        ["T6", "2-1-①", "", "(1-1-①再掲)◎窓口予約の導入", "", "T1"],
-    ])
+    return write_csv(tmp_path / "tiny_plan.csv", PLAN_HEADER, TINY_PLAN)
 
 
 @pytest.fixture

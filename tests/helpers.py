@@ -21,6 +21,27 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 PLAN_HEADER = ["item_id", "section_code", "section_title", "content", "departments", "reprint_of"]
 
+# Six items, three departments, one shared row, one related department, a group, one 再掲.
+TINY_PLAN = [
+    ["T1", "1-1-①", "窓口の改善", "◎窓口予約の導入", "戸籍住民課", ""],
+    ["T2", "1-1-①", "窓口の改善", "(国)標準仕様の提供", "(情報システム課)", ""],
+    ["T3", "1-1-②", "", "共通基盤の整備", "情報システム課 税務課", ""],
+    ["T4", "1-2-①", "研修", "職員研修の実施", "職員課 (情報システム課)", ""],
+    ["T5", "1-2-①", "研修", "各課での実践", "情報システム課 各所管課", ""],
+    ["T6", "2-1-①", "", "(1-1-①再掲)◎窓口予約の導入", "", "T1"],
+]
+
+
+def edit_plan(root: Path, *, drop: str | None = None, add: dict[str, str] | None = None) -> None:
+    """Retire an item from and add one to a workspace's plan.csv, as a coordinator edits it by hand."""
+    rows = [r for r in read_csv(root / "plan.csv") if r["item_id"] != drop]
+    if add:
+        rows.append({key: add.get(key, "") for key in PLAN_HEADER})
+    with (root / "plan.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, PLAN_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+
 
 def cell_text(ws, row: int, col: int) -> str:
     """What a person sees in a cell: a merged range shows its top-left value in every cell."""

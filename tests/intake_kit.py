@@ -26,16 +26,7 @@ from nakano_xl.validate import clean_text
 from nakano_xl.workspace import Workspace, init_workspace
 from nakano_xl.xlsx.reader import XlsxFile
 
-from .helpers import PLAN_HEADER, write_csv
-
-TINY_PLAN = [
-    ["T1", "1-1-①", "窓口の改善", "◎窓口予約の導入", "戸籍住民課", ""],
-    ["T2", "1-1-①", "窓口の改善", "(国)標準仕様の提供", "(情報システム課)", ""],
-    ["T3", "1-1-②", "", "共通基盤の整備", "情報システム課 税務課", ""],
-    ["T4", "1-2-①", "研修", "職員研修の実施", "職員課 (情報システム課)", ""],
-    ["T5", "1-2-①", "研修", "各課での実践", "情報システム課 各所管課", ""],
-    ["T6", "2-1-①", "", "(1-1-①再掲)◎窓口予約の導入", "", "T1"],
-]
+from .helpers import PLAN_HEADER, TINY_PLAN, write_csv
 
 # Every department's correct answers. T3 is shared by 情報システム課 and 税務課, who agree.
 GOOD: dict[str, dict[str, dict[str, str]]] = {

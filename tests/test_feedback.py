@@ -91,7 +91,7 @@ def test_dry_run_shows_what_a_changed_return_would_change_and_writes_nothing(tin
     fill_workbook(dist.files["職員課"], tiny_ws.inbox / "職員課_回答.xlsx",
                   {"T4": {"status": "○", "reason": "講師の都合で延期した。", "results_to_date": "研修を延期した。"}},
                   tiny_ws.template)
-    result, changes = preview(tiny_ws)
+    _, changes = preview(tiny_ws)
     assert [(c.item_id, c.field, c.old, c.new) for c in changes] == [
         ("T4", "status", "◎", "○"),
         ("T4", "reason", "", "講師の都合で延期した。"),

@@ -263,8 +263,10 @@ def test_calc_resave_keeps_dropdown_protection_answer_cells_and_metadata(calc, d
         before = openpyxl.load_workbook(original_path)
         resaved = written(calc.resaved[department])
         after = openpyxl.load_workbook(resaved)
-        assert after.sheetnames == before.sheetnames == [answer, instructions, meta], department
-        for name in (answer, instructions):
+        # The coordinator's workbook also carries the 成果指標 sheet for the year's KPI actuals.
+        kpi = [tmpl.input["kpi_sheet"]] if department == demo.workspace.settings.coordinator else []
+        assert after.sheetnames == before.sheetnames == [answer, instructions, *kpi, meta], department
+        for name in (answer, instructions, *kpi):
             assert after[name].sheet_state == "visible"
             assert sheet_values_of(after[name]) == sheet_values_of(before[name]), (department, name)
             assert protection_of(after[name]) == protection_of(before[name]), (department, name)
@@ -297,7 +299,7 @@ def test_calc_resave_keeps_dropdown_protection_answer_cells_and_metadata(calc, d
         # errorStyle, a <formula2>, protection on every style).
         with XlsxFile(resaved) as book:
             assert [(s.name, s.state) for s in book.sheets] == \
-                [(answer, "visible"), (instructions, "visible"), (meta, "hidden")]
+                [(answer, "visible"), (instructions, "visible"), *[(k, "visible") for k in kpi], (meta, "hidden")]
             read = book.read_sheet(book.sheet(answer))
             assert read.protected
             for row in range(FIRST_ROW, sheet.max_row + 1):

@@ -95,3 +95,14 @@ def test_shared_rows_waiting_for_a_department_are_listed(tiny_ws):
     assert result.merged.waiting == {"T3": ["税務課"]}
     [missing] = [f for f in result.findings if f.code == "submission.missing"]
     assert missing.department == "税務課"
+
+
+def test_submission_status_shows_the_shared_rows_waiting_for_a_department(tiny_ws):
+    send_back(tiny_ws, {**OTHERS, "情報システム課": {"T2": {"status": "◎"}, "T3": {"status": "◎"}}})
+    consolidate(tiny_ws)
+    sheet = openpyxl.load_workbook(tiny_ws.report_path())["提出状況"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["税務課"]["提出"] == "未提出"
+    assert rows["税務課"]["回答待ちの共同行"] == "T3"
+    assert rows["情報システム課"]["回答待ちの共同行"] in (None, "")

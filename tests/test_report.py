@@ -357,7 +357,7 @@ def test_review_sheets_filter_freeze_and_colour_by_severity(tiny_ws):
     assert len({next(iter(c)) for c in fills.values()}) == 3  # one colour per severity
     assert "FFC7CE" in next(iter(fills["エラー"]))
     status = book["提出状況"]
-    assert status.auto_filter.ref.startswith("A1:H")
+    assert status.auto_filter.ref.startswith("A1:I")  # every column, 回答待ちの共同行 included
     assert status.freeze_panes == "B2"
     rows = {status.cell(r, 1).value: r for r in range(2, status.max_row + 1)}
     assert status.cell(rows["戸籍住民課"], 2).value == "提出済"

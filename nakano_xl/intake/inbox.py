@@ -130,8 +130,11 @@ def workspace_reading(ws: Workspace, meta: Metadata, rel: str, facts: Facts) -> 
     dept = meta.department
     mine = {i.item_id for i in ws.plan.items_for(dept)}
     words = {"coordinator": ws.settings.coordinator, "deadline": ws.settings.deadline}
+    previous = ws.previous.answers if ws.previous is not None else None
+    if ws.previous is not None:
+        words["previous_year"] = ws.previous.year.label
     reading = Reading(rel, dept, meta, ws.template, tuple(i for i in meta.item_ids if i in mine), ws.plan, ws.year,
-                      words)
+                      words, previous)
     hint = renamed(ws, meta, rel, facts)
     return reading, [hint] if hint else []
 

@@ -19,10 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding, Severity, finding
-from ..layout import DEPARTMENT_ROW, FIRST_ROW, HEADER_ROW, NOTE_ROW, TITLE_ROW, InputColumns, Metadata
-from ..model import ANSWER_FIELDS, FiscalYear, Plan
+from ..layout import (
+    DEPARTMENT_ROW,
+    FIRST_ROW,
+    HEADER_ROW,
+    KPI_FIRST_ROW,
+    KPI_ID_COL,
+    KPI_VALUE_COL,
+    NOTE_ROW,
+    REFERENCE_PREFIX,
+    TITLE_ROW,
+    InputColumns,
+    Metadata,
+)
+from ..model import ANSWER_FIELDS, Answer, FiscalYear, Plan
 from ..template import Template
-from ..validate import RowInput, check_row
+from ..validate import RowInput, check_row, clean_text
 from ..xlsx.cells import a1, split_range
 from ..xlsx.reader import Cell, Sheet, SheetRef, XlsxFile, is_external_formula
 from .submission import Submission
@@ -47,20 +59,26 @@ class Reading:
     plan: Plan | None = None  # None without a workspace: fixed texts are not compared
     year: FiscalYear | None = None  # None when the metadata's year cannot be read
     words: dict[str, str] = field(default_factory=dict)  # coordinator, deadline: the workspace's settings
+    previous: dict[str, Answer] | None = None  # last year's answers, shown for reference (after rollover)
 
     @property
     def where(self) -> dict[str, Any]:
         return {"file": self.file, "department": self.department}
 
+    @property
+    def columns(self) -> InputColumns:
+        """The answer sheet's layout, as signed into this file's metadata."""
+        return InputColumns.from_meta(self.meta, self.template)
+
     def headers(self) -> list[str] | None:
         if self.year is None:
             return None
-        return self.template.headers(self.year) + [self.template.input["item_id_header"]]
+        return [self.template.header_for(k, self.year) for k in self.columns.keys]
 
     def labels(self) -> dict[str, str]:
         """Field → the column header a person reads (with this year's wording)."""
-        keys = [c.key for c in self.template.columns]
-        headers = self.headers() or [c.header for c in self.template.columns]
+        keys = self.columns.keys
+        headers = self.headers() or [c.header if (c := self.template.column(k)) else k for k in keys]
         return dict(zip(keys, headers))
 
 
@@ -89,7 +107,7 @@ def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRe
         if was_renamed:
             yield finding("sheet.renamed", sheet=ref.name, expected=r.meta.answer_sheet, **r.where)
         yield from read_answer_sheet(book, ref, r, sub)
-    yield from read_other_sheets(book, r, ref, meta_ref)
+    yield from read_other_sheets(book, r, ref, meta_ref, sub)
     ours = getattr(r.template, "feedback", {}) or {}
     for other in book.sheets:
         if other is meta_ref:
@@ -108,7 +126,7 @@ def find_answer_sheet(book: XlsxFile, r: Reading, meta_ref: SheetRef | None) -> 
     ref = book.sheet(r.meta.answer_sheet)
     if ref is not None:
         return ref, False
-    cols = InputColumns.of(r.template)
+    cols = r.columns
     wanted = set(r.assigned)
     for candidate in book.sheets:
         if candidate is meta_ref or candidate.name == r.template.input["instructions_sheet"]:
@@ -121,7 +139,7 @@ def find_answer_sheet(book: XlsxFile, r: Reading, meta_ref: SheetRef | None) -> 
 
 
 def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission) -> Iterator[Finding]:
-    cols = InputColumns.of(r.template)
+    cols = r.columns
     n = len(r.meta.item_ids)
     area_rows = FIRST_ROW + n - 1 + max(EXTRA_ROWS, n)
     sheet = book.read_sheet(ref, area=(area_rows, cols.width))
@@ -229,14 +247,20 @@ def compare_fixed(sheet: Sheet, row: int, item_id: str, cols: InputColumns, r: R
     if item is None:
         return
     expected = {"section": item.section_label, "content": item.content, "departments": item.departments}
-    for column in r.template.columns:
-        if column.answer or column.key not in expected:
+    sources = dict.fromkeys(expected, "計画マスタ")
+    if r.previous is not None:
+        last_year = r.previous.get(item_id, Answer()).cells()
+        for key in cols.reference:
+            expected[key] = last_year[key.removeprefix(REFERENCE_PREFIX)]
+            sources[key] = "前年度の回答"
+    for key, text in expected.items():
+        if key not in cols.keys:
             continue
-        col = cols.col(column.key)
+        col = cols.col(key)
         found = sheet.text(row, col).replace("\r\n", "\n")
-        if found != expected[column.key]:
-            yield finding("cell.fixed_edited", cell=a1(row, col), item_id=item_id, label=labels[column.key],
-                          found=preview(found), expected=preview(expected[column.key]), source="計画マスタ", **where)
+        if found != text:
+            yield finding("cell.fixed_edited", cell=a1(row, col), item_id=item_id, label=labels[key],
+                          found=preview(found), expected=preview(text), source=sources[key], **where)
 
 
 def cell_text(cell: Cell | None, label: str, at: str, where: dict[str, Any]) -> tuple[str, list[Finding]]:
@@ -284,9 +308,11 @@ def foreign_row(sheet: Sheet, row: int, cols: InputColumns, r: Reading, missing:
 
 
 def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
-                      meta_ref: SheetRef | None) -> Iterator[Finding]:
-    """The 記入要領 sheet against what distribute wrote there; any other sheet is extra."""
+                      meta_ref: SheetRef | None, sub: Submission) -> Iterator[Finding]:
+    """The 記入要領 sheet against what distribute wrote there, the 成果指標 sheet's actuals;
+    any other sheet is extra."""
     instructions = r.template.input["instructions_sheet"]
+    kpi_sheet = r.template.input.get("kpi_sheet")
     feedback_sheet = (getattr(r.template, "feedback", {}) or {}).get("sheet")
     for ref in book.sheets:
         if ref is answer_ref or ref is meta_ref:
@@ -294,6 +320,9 @@ def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
         where = {**r.where, "sheet": ref.name}
         if ref.name == instructions:
             yield from compare_instructions(book, ref, r, where)
+            continue
+        if ref.name == kpi_sheet and r.meta.kpi_ids:
+            yield from read_kpi_sheet(book, ref, r, sub, where)
             continue
         if ref.name == feedback_sheet:
             continue  # the 修正のお願い sheet of a feedback copy: ours, protected, not an answer
@@ -309,6 +338,34 @@ def read_other_sheets(book: XlsxFile, r: Reading, answer_ref: SheetRef | None,
             yield finding("sheet.extra", detail="読み取れる範囲の外にだけ記入があります", **where)
         else:
             yield finding("sheet.extra", detail="空のシート", severity=Severity.INFO, **where)
+
+
+def read_kpi_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission,
+                   where: dict[str, Any]) -> Iterator[Finding]:
+    """The year's KPI actuals, by the KPI id in each row; anything else typed is reported."""
+    wanted = set(r.meta.kpi_ids)
+    sheet = book.read_sheet(ref, area=(KPI_FIRST_ROW + len(wanted) + EXTRA_ROWS, KPI_ID_COL))
+    yield from beyond_limits(book, sheet, where)
+    seen: set[str] = set()
+    for row in sorted({row for row, _ in sheet.cells if row >= KPI_FIRST_ROW}):
+        kpi = sheet.text(row, KPI_ID_COL).strip()
+        at = a1(row, KPI_VALUE_COL)
+        if kpi in wanted and kpi not in seen:
+            seen.add(kpi)
+            text, found = cell_text(sheet.get(row, KPI_VALUE_COL), kpi, at, {**where, "item_id": None})
+            yield from found
+            sub.kpi_values[kpi] = clean_text(text).strip()
+            if not sub.kpi_values[kpi]:
+                yield finding("kpi.missing", cell=at, name=kpi.split("/", 1)[-1], **where)
+        elif typed(sheet.get(row, KPI_VALUE_COL)):
+            cell = sheet.get(row, KPI_VALUE_COL)
+            assert cell is not None
+            yield finding("cell.outside", cell=at, value=preview(shown(cell)), **where)
+    for kpi in r.meta.kpi_ids:
+        if kpi not in seen:
+            yield finding("kpi.missing", name=kpi.split("/", 1)[-1], **where)
+    for cell in sheet.outside:
+        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
 
 
 def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[str, Any]) -> Iterator[Finding]:
@@ -331,7 +388,8 @@ def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[
 def instruction_patterns(r: Reading) -> list[re.Pattern[str]]:
     """The texts of the 記入要領 sheet, as patterns: placeholders not known here match anything."""
     spec = r.template.input
-    texts = [spec["instructions_title"], spec["deadline_line"], *spec["instructions"], spec["legend_heading"]]
+    texts = [spec["instructions_title"], spec["deadline_line"], *spec["instructions"], spec["legend_heading"],
+             *spec.get("reference_instructions", ()), *spec.get("kpi_instructions", ())]
     texts += [m.status.mark for m in r.template.marks] + [m.label for m in r.template.marks]
     known = {"plan_title": r.template.plan_title, "department": r.department, **r.words}
     if r.year is not None:

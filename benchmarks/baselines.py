@@ -151,7 +151,8 @@ def bare_distribute(ws: Path, out: Path) -> None:
         head = [("format", "nakano-xl/1"), ("department", dept), ("fiscal_year", "R3"), ("template", "nakano"),
                 ("template_version", "1"), ("distribution_id", "0" * 12), ("answer_sheet", spec["answer_sheet"]),
                 ("header_row", str(HEADER_ROW)), ("signature", hashlib.sha256(",".join(ids).encode()).hexdigest())]
-        for n, (key, value) in enumerate(head + [("item_id", i) for i in ids]):
+        keys = [c["key"] for c in columns] + ["item_id"]
+        for n, (key, value) in enumerate(head + [("item_id", i) for i in ids] + [("column", k) for k in keys]):
             meta.write_string(n, 0, key)
             meta.write_string(n, 1, value)
         meta.protect()

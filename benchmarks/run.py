@@ -1,14 +1,22 @@
 """Time nakano-xl against what users would do instead, side by side, in one run.
 
-    python benchmarks/run.py                       # ward and prefecture
-    python benchmarks/run.py --scales ward,prefecture,nation
-    python benchmarks/run.py --nation 2000x200     # the nation's size (departments x rows)
+    python benchmarks/run.py                                   # ward and prefecture
+    python benchmarks/run.py --scales ward,prefecture,nation   # all three (nation: ~25 min)
+    python benchmarks/run.py --nation 500x200                  # a smaller nation (departments x rows)
+    python benchmarks/run.py --keep /tmp/bench --reuse         # keep the generated files, reuse them
 
 For each scale it generates a synthetic survey (benchmarks/generate.py) and runs, each as a
 fresh process on the same files: ``nakano-xl distribute``, the bare xlsxwriter distribute,
-``nakano-xl consolidate``, the user's pandas script, the calamine + xlsxwriter floor, and
-``nakano-xl check`` on one file. Wall time and peak memory (max RSS of the process) are
-printed as a Markdown table; paste it into benchmarks/RESULTS.md with the machine.
+``nakano-xl consolidate`` (as a user runs it, and with ``-j 1``: one process), the user's
+pandas script, the calamine + xlsxwriter floor, and ``nakano-xl check`` on one file, with and
+without the workspace. Every step runs ``--repeat`` times, the steps taking turns, so a busy
+moment of a shared machine does not fall on one step only; the table gives the median and the
+fastest run. Peak memory is the largest sum of the resident memory of the step's process and
+its children (the worker processes), sampled every 20 ms (Linux; elsewhere the process's own
+peak).
+
+The commands run like an installed package: bytecode is compiled once (into a cache of this
+run) and reused, as pip does at install time; a first untimed run of each step warms it.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,86 +37,187 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate
+from generate import generate  # noqa: E402
 
 SCALES = {"ward": (40, 10), "prefecture": (400, 50), "nation": (2000, 200)}
 
+DISTRIBUTE = "nakano-xl distribute"
+BARE = "bare xlsxwriter distribute"
+CONSOLIDATE = "nakano-xl consolidate"
+SERIAL = "nakano-xl consolidate -j 1"
+USERS = "user's script (pandas)"
+FLOOR = "floor (calamine + xlsxwriter)"
+CHECK = "nakano-xl check ONE.xlsx"
+CHECK_WS = "nakano-xl check ONE.xlsx -w WS"
+
 
 def nakano_xl() -> list[str]:
-    exe = shutil.which("nakano-xl")
-    return [exe] if exe else [sys.executable, "-m", "nakano_xl"]
+    return [sys.executable, "-m", "nakano_xl"]
 
 
-def measure(cmd: list[str], repeat: int = 1) -> tuple[float, float]:
-    """Median wall seconds and peak RSS (MB) of a command run as its own process."""
-    times, peaks = [], []
-    for _ in range(repeat):
+def child_env(cache: Path) -> dict[str, str]:
+    """The environment of an installed package: bytecode cached, the worktree importable."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and every descendant (Linux /proc), 0 if unknown."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            with open(f"/proc/{p}/task/{p}/children", encoding="ascii") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of a command run as its own process."""
+    peak = 0
+    with log.open("ab") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.wait(0.02):
+                peak = max(peak, tree_rss(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
-            # ru_maxrss is in kilobytes on Linux
-            peaks.append(usage.ru_maxrss / 1024)
+            own = usage.ru_maxrss * 1024  # kilobytes on Linux
         else:  # pragma: no cover - Windows: time only
             proc.wait()
-        times.append(time.perf_counter() - start)
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        if proc.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
-    return statistics.median(times), max(peaks) if peaks else float("nan")
+            own = 0
+        elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    return elapsed, max(peak, own) / 2**20
 
 
-def run_scale(name: str, departments: int, rows: int, work: Path) -> dict[str, tuple[float, float]]:
-    print(f"[{name}] generating {departments} departments x {rows} rows …", file=sys.stderr)
-    ws = generate(work / name, departments, rows).root
-    repeat = 3 if departments * rows <= 1000 else 1
+def steps(ws: Path, work: Path) -> dict[str, list[str]]:
     one = min((ws / "inbox").iterdir())
-    steps = {
-        "nakano-xl distribute": nakano_xl() + ["distribute", "-w", str(ws), "-q"],
-        "bare xlsxwriter distribute": [sys.executable, str(HERE / "baselines.py"), "bare-distribute", str(ws),
-                                       str(work / name / "bare_outbox")],
-        "nakano-xl consolidate": nakano_xl() + ["consolidate", "-w", str(ws), "-q"],
-        "user's script (pandas)": [sys.executable, str(HERE / "baselines.py"), "users-script", str(ws),
-                                   str(work / name / "users.xlsx")],
-        "floor (calamine + xlsxwriter)": [sys.executable, str(HERE / "baselines.py"), "floor", str(ws),
-                                          str(work / name / "floor.xlsx")],
-        "nakano-xl check (one file)": nakano_xl() + ["check", str(one), "-w", str(ws)],
+    base = [sys.executable, str(HERE / "baselines.py")]
+    return {
+        DISTRIBUTE: nakano_xl() + ["distribute", "-w", str(ws), "-q"],
+        BARE: base + ["bare-distribute", str(ws), str(work / "bare_outbox")],
+        CONSOLIDATE: nakano_xl() + ["consolidate", "-w", str(ws), "-q"],
+        SERIAL: nakano_xl() + ["consolidate", "-w", str(ws), "-q", "-j", "1"],
+        USERS: base + ["users-script", str(ws), str(work / "users.xlsx")],
+        FLOOR: base + ["floor", str(ws), str(work / "floor.xlsx")],
+        CHECK: nakano_xl() + ["check", str(one)],
+        CHECK_WS: nakano_xl() + ["check", str(one), "-w", str(ws)],
     }
-    results = {}
-    for label, cmd in steps.items():
-        print(f"[{name}] {label} …", file=sys.stderr)
-        results[label] = measure(cmd, repeat)
+
+
+def run_scale(name: str, departments: int, rows: int, work: Path, repeat: int, reuse: bool,
+              env: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+    folder = work / name
+    ws = folder / "ws"
+    if not (reuse and (ws / "inbox").is_dir()):
+        print(f"[{name}] generating {departments} departments x {rows} rows …", file=sys.stderr)
+        generate(folder, departments, rows)
+    todo = steps(ws, folder)
+    log = folder / "stderr.log"
+    # The first run of each step compiles what it imports; for the cheap steps it is untimed.
+    for label in (CHECK, CHECK_WS):
+        measure(todo[label], env, log)
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label in todo}
+    for n in range(repeat):
+        for label, cmd in todo.items():
+            print(f"[{name}] {n + 1}/{repeat} {label} … (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+            results[label].append(measure(cmd, env, log))
     return results
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            mem = f"{int(f.readline().split()[1]) / 2**20:.1f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        mem = "RAM unknown"
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = []
+    for module in ("xlsxwriter", "openpyxl", "pandas", "python_calamine"):
+        try:
+            from importlib.metadata import version
+
+            versions.append(f"{module} {version(module.replace('_', '-'))}")
+        except Exception:  # noqa: BLE001 - just not reported
+            continue
+    return (f"{cpu}, {cpus} CPUs, {mem}; {platform.platform()}; Python {platform.python_version()}; "
+            + ", ".join(versions))
+
+
+def cell(runs: list[tuple[float, float]]) -> str:
+    times = [t for t, _ in runs]
+    peak = max(m for _, m in runs)
+    if len(times) == 1:
+        return f"{times[0]:.2f} s · {peak:.0f} MB"
+    return f"{statistics.median(times):.2f} s ({min(times):.2f}) · {peak:.0f} MB"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="ward,prefecture")
     parser.add_argument("--nation", default="2000x200", help="departments x rows of the nation scale")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs of every step (default: 5 for ward, 3 for prefecture, 1 for nation)")
     parser.add_argument("--keep", type=Path, help="keep the generated files here")
+    parser.add_argument("--reuse", action="store_true", help="reuse the files generated earlier in --keep")
     args = parser.parse_args()
     d, r = (int(x) for x in args.nation.split("x"))
     SCALES["nation"] = (d, r)
     work = args.keep or Path(tempfile.mkdtemp(prefix="nakano-bench-"))
-    table = {}
+    work.mkdir(parents=True, exist_ok=True)
+    env = child_env(work / "pycache")
+    table: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    loads = []
     for name in args.scales.split(","):
         departments, rows = SCALES[name]
-        table[f"{name} ({departments} files x {rows} rows)"] = run_scale(name, departments, rows, work)
-    print(f"\nMachine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs\n")
+        repeat = args.repeat or {"ward": 5, "prefecture": 3}.get(name, 1)
+        before = os.getloadavg()[0]
+        table[f"{name} ({departments} files x {rows} rows)"] = run_scale(name, departments, rows, work, repeat,
+                                                                         args.reuse, env)
+        loads.append(f"{name}: load {before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"\nMachine: {machine()}\n")
+    print("Command: python benchmarks/run.py " + " ".join(sys.argv[1:]) + "\n")
     scales = list(table)
     print("| step | " + " | ".join(scales) + " |")
     print("|---|" + "---|" * len(scales))
     for label in next(iter(table.values())):
-        cells = [f"{table[s][label][0]:.2f} s, {table[s][label][1]:.0f} MB" for s in scales]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    print()
+        print(f"| {label} | " + " | ".join(cell(table[s][label]) for s in scales) + " |")
+    print("\nMedian wall time (fastest run) · peak memory of the process and its workers.\n")
     for s in scales:
-        t = {k: v[0] for k, v in table[s].items()}
-        users = t["user's script (pandas)"]
-        print(f"- {s}: consolidate is {users / t['nakano-xl consolidate']:.1f}x "
-              f"faster than the user's script, {t['nakano-xl consolidate'] / t['floor (calamine + xlsxwriter)']:.2f}x "
-              f"the floor; distribute is {t['nakano-xl distribute'] / t['bare xlsxwriter distribute']:.2f}x the bare write")
+        t = {k: statistics.median(x for x, _ in v) for k, v in table[s].items()}
+        print(f"- {s}: consolidate {t[USERS] / t[CONSOLIDATE]:.1f}x faster than the user's script "
+              f"({t[USERS] / t[SERIAL]:.1f}x with one process), {t[CONSOLIDATE] / t[FLOOR]:.2f}x the floor "
+              f"({t[SERIAL] / t[FLOOR]:.2f}x with one process); distribute {t[DISTRIBUTE] / t[BARE]:.2f}x "
+              f"the bare write")
+    print("\n" + "; ".join(loads))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -117,7 +117,7 @@ def progress_bar(label: str, quiet: bool, *, then: str | None = None) -> Iterato
 
 def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                        help="回答票を並行して読み込むプロセス数。既定: ファイルが多いときはCPUの数、少ないときは1。")(f)
+                        help="回答票を並行して処理するプロセス数。既定: 回答票が多いときはCPUの数、少ないときは1。")(f)
 
 
 def echo_findings(findings: list[Finding], *, limit: int = 10) -> None:
@@ -169,8 +169,9 @@ def init(workspace: Path, plan_path: Path, kpis_path: Path | None, year: str, fo
 @workspace_option
 @click.option("--renew", is_flag=True,
               help="新しい配付IDで配り直します。以前に配った回答票は受け付けなくなります。")
+@jobs_option
 @quiet_option
-def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
+def distribute(workspace: Path, renew: bool, jobs: int | None, quiet: bool) -> None:
     """各課の回答票を outbox/<課>.xlsx に書き出します。
 
     回答票には、その課が回答する行だけ、進捗状況の選択リスト（◎ ○ △ ×）、
@@ -183,7 +184,7 @@ def distribute(workspace: Path, renew: bool, quiet: bool) -> None:
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を作成中", quiet) as tick:
-        result = nx.distribute(ws, renew=renew, progress=tick)
+        result = nx.distribute(ws, renew=renew, progress=tick, workers=jobs)
     click.echo(f"{len(result.files)}課の回答票を {ws.outbox} に書き出しました（配付ID {result.distribution_id}）。")
     if result.findings:
         echo_findings(result.findings)

@@ -38,6 +38,7 @@ from .layout import (
 from .model import Answer, Item, Kpi, Status
 from .plan import check_plan
 from .rollover import compare_plans
+from .workers import default_workers, pmap
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.measure import row_height
@@ -54,13 +55,14 @@ class Distribution:
 
 
 def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answer] | None = None,
-               progress: Progress | None = None) -> Distribution:
+               progress: Progress | None = None, workers: int | None = None) -> Distribution:
     """Write ``outbox/<課>.xlsx`` for every department that answers at least one item.
 
     The distribution id is made once and kept in the workspace, so distributing again (say
     after fixing a typo in the plan) does not invalidate files already sent; ``renew`` makes
     a new one, after which files of the old distribution are refused. ``prefill`` puts
     answers into the answer cells (still editable), e.g. a plan text carried over from last year.
+    ``workers``: processes writing workbooks (default: one per CPU when there are many).
     """
     record = ws.distribution()
     if record is None or renew:
@@ -75,7 +77,8 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     kpis = collected_by(ws)
     cols = InputColumns.of(ws.template, reference=ws.previous is not None)
     sent: dict[str, dict[str, object]] = {}
-    for done, department in enumerate(departments, start=1):
+    jobs: list[Job] = []
+    for department in departments:
         items = ws.plan.items_for(department)
         meta = Metadata(
             department=department,
@@ -88,18 +91,33 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
             columns=cols.keys,
             kpi_ids=tuple(kpi_id(k) for k in kpis.get(department, ())),
         ).signed(key)
-        data = build_input_workbook(ws, department, items, meta, prefill=prefill, kpis=kpis.get(department, []))
-        path = ws.outbox / f"{safe_file_name(department)}.xlsx"
-        write_atomically(path, data)
+        jobs.append((department, items, meta, kpis.get(department, [])))
+    # The workbooks are independent: written on worker processes when there are many
+    # (`nakano_xl.workers`), the same bytes either way.
+    count = default_workers(len(jobs)) if workers is None else workers
+    written = pmap(_write_job, jobs, state=(ws, prefill), workers=count)
+    for done, ((department, _, meta, _), (path, digest)) in enumerate(zip(jobs, written), start=1):
         result.files[department] = path
-        sent[department] = {"file": path.name, "items": list(meta.item_ids),
-                            "sha256": hashlib.sha256(data).hexdigest()}
+        sent[department] = {"file": path.name, "items": list(meta.item_ids), "sha256": digest}
         if progress:
             progress(done, len(departments))
     record = {"distribution_id": result.distribution_id, "fiscal_year": ws.year.code,
               "template_version": ws.template.version, "departments": sent}
     ws.save_distribution(record)
     return result
+
+
+Job = tuple[str, list[Item], Metadata, list[Kpi]]  # department, its items, its signed metadata, its KPIs
+
+
+def _write_job(state: tuple[Workspace, Mapping[str, Answer] | None], job: Job) -> tuple[Path, str]:
+    """One department's workbook written to the outbox: its path and SHA-256."""
+    ws, prefill = state
+    department, items, meta, kpis = job
+    data = build_input_workbook(ws, department, items, meta, prefill=prefill, kpis=kpis)
+    path = ws.outbox / f"{safe_file_name(department)}.xlsx"
+    write_atomically(path, data)
+    return path, hashlib.sha256(data).hexdigest()
 
 
 def carried_plans(ws: Workspace) -> dict[str, Answer]:

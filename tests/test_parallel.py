@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import nakano_xl.intake.pool as pool
+import nakano_xl.workers as workers
 from nakano_xl.consolidate import consolidate
+from nakano_xl.distribute import distribute
 from nakano_xl.intake import read_inbox
 
 from .intake_kit import file_of, replace_cell, returned, set_saved_at
@@ -57,7 +58,7 @@ def test_workers_give_the_serial_outputs_byte_for_byte(busy_inbox, method, monke
                                                  "submission.superseded"}
     for path in ws.output.iterdir():
         path.unlink()
-    monkeypatch.setattr(pool, "start_method", lambda: method)
+    monkeypatch.setattr(workers, "start_method", lambda: method)
     parallel = consolidate(ws, workers=2)
     assert outputs(ws) == expected
     assert parallel.findings == serial.findings
@@ -73,5 +74,17 @@ def test_progress_counts_every_file_in_order_on_workers_too(busy_inbox):
 
 
 def test_a_small_inbox_is_read_here_and_a_large_one_on_every_cpu():
-    assert pool.default_workers(40) == 1
-    assert pool.default_workers(pool.MIN_FILES) >= 1
+    assert workers.default_workers(10, "fork") == workers.default_workers(40, "spawn") == 1
+    assert workers.default_workers(100, "spawn") == workers.default_workers(16, "fork") == min(workers.cpus(), 8)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_distribute_on_workers_writes_the_same_workbooks_and_record(tmp_path, method, monkeypatch):
+    ws, dist, _ = returned(tmp_path)
+    serial = {p.name: p.read_bytes() for p in sorted(ws.outbox.iterdir())}
+    record = (ws.private / "distribution.json").read_bytes()
+    monkeypatch.setattr(workers, "start_method", lambda: method)
+    again = distribute(ws, workers=2)
+    assert again.files == dist.files
+    assert {p.name: p.read_bytes() for p in sorted(ws.outbox.iterdir())} == serial
+    assert (ws.private / "distribution.json").read_bytes() == record

@@ -24,10 +24,10 @@ from ..layout import Metadata
 from ..model import FiscalYear
 from ..template import Template, load_template
 from ..workspace import Workspace
+from ..workers import default_workers, pmap
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
-from .pool import default_workers, read_files
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
 
@@ -44,8 +44,8 @@ def list_inbox(inbox: Path) -> list[Path]:
 def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int | None = None) -> Inbox:
     """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``.
 
-    ``workers``: processes that read files (`pool`); by default one per CPU for a large inbox,
-    none for a small one. Any number gives the same result.
+    ``workers``: processes that read files (`nakano_xl.workers`); by default one per CPU for a
+    large inbox, none for a small one. Any number gives the same result.
     """
     require_safe_xml()
     limits = ws.settings.limits
@@ -54,7 +54,7 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
     inbox = Inbox([], [], [], limits)
     tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
     count = default_workers(len(tasks)) if workers is None else workers
-    results = read_files(tasks, ws=ws, limits=limits, facts=facts, workers=count)
+    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=count)
     for done, (sub, found, record) in enumerate(results, start=1):
         inbox.files.append(record)
         if sub is None:
@@ -66,6 +66,16 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
             progress(done, len(paths))
     resolve_duplicates(inbox.submissions)
     return inbox
+
+
+Read = tuple[Submission | None, list[Finding], FileRecord]
+
+
+def _read_task(state: tuple[Workspace, Limits, Facts], task: tuple[Path, str]) -> Read:
+    """One file of `read_inbox`, in whichever process runs it."""
+    ws, limits, facts = state
+    path, rel = task
+    return read_file_safely(path, rel, ws=ws, limits=limits, facts=facts)
 
 
 def read_file_safely(path: Path, rel: str, *, ws: Workspace | None, limits: Limits,

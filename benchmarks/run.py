@@ -11,9 +11,9 @@ fresh process on the same files: ``nakano-xl distribute``, the bare xlsxwriter d
 pandas script, the calamine + xlsxwriter floor, and ``nakano-xl check`` on one file, with and
 without the workspace. Every step runs ``--repeat`` times, the steps taking turns, so a busy
 moment of a shared machine does not fall on one step only; the table gives the median and the
-fastest run. Peak memory is the largest sum of the resident memory of the step's process and
-its children (the worker processes), sampled every 20 ms (Linux; elsewhere the process's own
-peak).
+fastest run. Peak memory is the largest of the step's process's own high-water mark and the
+sum of the resident memory of it and its children (the worker processes), sampled every 20 ms
+(Linux only; elsewhere it reads 0).
 
 The commands run like an installed package: bytecode is compiled once (into a cache of this
 run) and reused, as pip does at install time; a first untimed run of each step warms it.
@@ -63,9 +63,11 @@ def child_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and every descendant (Linux /proc), 0 if unknown."""
-    total = 0
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(resident bytes of ``pid`` and every descendant, ``pid``'s own high-water mark), from
+    Linux's /proc; (0, 0) elsewhere. (ru_maxrss from wait4 is no use here: Linux carries the
+    forking parent's peak over exec into it.)"""
+    total = hwm = 0
     todo = [pid]
     while todo:
         p = todo.pop()
@@ -74,12 +76,13 @@ def tree_rss(pid: int) -> int:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
-                        break
+                    elif line.startswith("VmHWM:") and p == pid:
+                        hwm = int(line.split()[1]) * 1024
             with open(f"/proc/{p}/task/{p}/children", encoding="ascii") as f:
                 todo.extend(int(c) for c in f.read().split())
         except (OSError, ValueError):
             continue
-    return total
+    return total, hwm
 
 
 def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, float]:
@@ -93,23 +96,18 @@ def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, floa
         def sample() -> None:
             nonlocal peak
             while not done.wait(0.02):
-                peak = max(peak, tree_rss(proc.pid))
+                total, hwm = tree_rss(proc.pid)
+                peak = max(peak, total, hwm)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        if hasattr(os, "wait4"):
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            own = usage.ru_maxrss * 1024  # kilobytes on Linux
-        else:  # pragma: no cover - Windows: time only
-            proc.wait()
-            own = 0
+        proc.wait()
         elapsed = time.perf_counter() - start
         done.set()
         sampler.join()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
-    return elapsed, max(peak, own) / 2**20
+    return elapsed, peak / 2**20
 
 
 def steps(ws: Path, work: Path) -> dict[str, list[str]]:
@@ -136,9 +134,6 @@ def run_scale(name: str, departments: int, rows: int, work: Path, repeat: int, r
         generate(folder, departments, rows)
     todo = steps(ws, folder)
     log = folder / "stderr.log"
-    # The first run of each step compiles what it imports; for the cheap steps it is untimed.
-    for label in (CHECK, CHECK_WS):
-        measure(todo[label], env, log)
     results: dict[str, list[tuple[float, float]]] = {label: [] for label in todo}
     for n in range(repeat):
         for label, cmd in todo.items():
@@ -194,6 +189,11 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="nakano-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = child_env(work / "pycache")
+    # Every step once on a tiny survey, untimed: bytecode compiled, files in the OS cache.
+    print("warming up …", file=sys.stderr)
+    generate(work / "warmup", 4, 4)
+    for cmd in steps(work / "warmup" / "ws", work / "warmup").values():
+        measure(cmd, env, work / "warmup" / "stderr.log")
     table: dict[str, dict[str, list[tuple[float, float]]]] = {}
     loads = []
     for name in args.scales.split(","):

@@ -4,7 +4,8 @@ Returned files are untrusted. This reader looks at the zip directory before it i
 anything (entry count from the end record, then each entry's declared size, the total, the
 ratio, names), refuses what no department's spreadsheet program writes (macros, Strict
 OOXML, XML with a DOCTYPE anywhere in the package), inflates every part in chunks under a
-size cap, and streams sheet rows up to a row cap. It never trusts ``<dimension>``,
+size cap, and streams sheet rows up to a row cap. What that first pass inflated is kept (up
+to `CACHE_BYTES` a file), so reading a part afterwards does not inflate it again. It never trusts ``<dimension>``,
 ``count`` attributes or ``max_row``.
 
 Why not openpyxl or calamine here (NOTES-clients.md): openpyxl needs ``max_row`` loops and

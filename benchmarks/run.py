@@ -11,9 +11,9 @@ fresh process on the same files: ``nakano-xl distribute``, the bare xlsxwriter d
 pandas script, the calamine + xlsxwriter floor, and ``nakano-xl check`` on one file, with and
 without the workspace. Every step runs ``--repeat`` times, the steps taking turns, so a busy
 moment of a shared machine does not fall on one step only; the table gives the median and the
-fastest run. Peak memory is the largest of the step's process's own high-water mark and the
-sum of the resident memory of it and its children (the worker processes), sampled every 20 ms
-(Linux only; elsewhere it reads 0).
+fastest run. Peak memory is the larger of the step's process's own high-water mark (VmHWM) and
+the largest sum of the proportional memory (PSS) of it and its worker processes, sampled every
+20 ms (Linux only; elsewhere it reads 0).
 
 The commands run like an installed package: bytecode is compiled once (into a cache of this
 run) and reused, as pip does at install time; a first untimed run of each step warms it.
@@ -63,21 +63,21 @@ def child_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(resident bytes of ``pid`` and every descendant, ``pid``'s own high-water mark), from
-    Linux's /proc; (0, 0) elsewhere. (ru_maxrss from wait4 is no use here: Linux carries the
-    forking parent's peak over exec into it.)"""
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(memory of ``pid`` and every descendant, ``pid``'s own high-water mark) in bytes, from
+    Linux's /proc; (0, 0) elsewhere. The sum counts each process's proportional share (PSS):
+    forked workers share the parent's pages, and their RSS would count those twice. (ru_maxrss
+    from wait4 is no use here: Linux carries the forking parent's peak over exec into it.)"""
     total = hwm = 0
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                    elif line.startswith("VmHWM:") and p == pid:
-                        hwm = int(line.split()[1]) * 1024
+            if p == pid:
+                with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as f:
+                    hwm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")), 0)
+            with open(f"/proc/{p}/smaps_rollup", encoding="ascii", errors="replace") as f:
+                total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:")), 0)
             with open(f"/proc/{p}/task/{p}/children", encoding="ascii") as f:
                 todo.extend(int(c) for c in f.read().split())
         except (OSError, ValueError):
@@ -96,7 +96,7 @@ def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, floa
         def sample() -> None:
             nonlocal peak
             while not done.wait(0.02):
-                total, hwm = tree_rss(proc.pid)
+                total, hwm = tree_memory(proc.pid)
                 peak = max(peak, total, hwm)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -142,6 +142,30 @@ def run_scale(name: str, departments: int, rows: int, work: Path, repeat: int, r
     return results
 
 
+# The same ~20,000 answered rows in few large files or many small ones: what consolidate's
+# time and peak memory owe to the number of files rather than to the size of the report.
+SWEEP = [(100, 200), (400, 50), (2000, 10)]
+
+
+def run_sweep(work: Path, repeat: int, reuse: bool, env: dict[str, str]) -> None:
+    rows_out = []
+    for departments, rows in SWEEP:
+        folder = work / f"sweep_{departments}x{rows}"
+        ws = folder / "ws"
+        if not (reuse and (ws / "inbox").is_dir()):
+            print(f"[sweep] generating {departments} departments x {rows} rows …", file=sys.stderr)
+            generate(folder, departments, rows)
+        todo = {label: cmd for label, cmd in steps(ws, folder).items() if label in (CONSOLIDATE, SERIAL)}
+        runs: dict[str, list[tuple[float, float]]] = {label: [] for label in todo}
+        for n in range(repeat):
+            for label, cmd in todo.items():
+                print(f"[sweep {departments}x{rows}] {n + 1}/{repeat} {label} …", file=sys.stderr)
+                runs[label].append(measure(cmd, env, folder / "stderr.log"))
+        rows_out.append(f"| {departments} files x {rows} rows | " + " | ".join(cell(runs[k]) for k in todo) + " |")
+    print(f"\n| same report, more files | {CONSOLIDATE} | {SERIAL} |\n|---|---|---|")
+    print("\n".join(rows_out))
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -183,6 +207,8 @@ def main() -> None:
                         help="runs of every step (default: 5 for ward, 3 for prefecture, 1 for nation)")
     parser.add_argument("--keep", type=Path, help="keep the generated files here")
     parser.add_argument("--reuse", action="store_true", help="reuse the files generated earlier in --keep")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also consolidate ~20,000 rows as 100, 400 and 2,000 files (time and memory by file count)")
     args = parser.parse_args()
     d, r = (int(x) for x in args.nation.split("x"))
     SCALES["nation"] = (d, r)
@@ -217,6 +243,8 @@ def main() -> None:
               f"({t[USERS] / t[SERIAL]:.1f}x with one process), {t[CONSOLIDATE] / t[FLOOR]:.2f}x the floor "
               f"({t[SERIAL] / t[FLOOR]:.2f}x with one process); distribute {t[DISTRIBUTE] / t[BARE]:.2f}x "
               f"the bare write")
+    if args.sweep:
+        run_sweep(work, args.repeat or 3, args.reuse, env)
     print("\n" + "; ".join(loads))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -80,3 +80,23 @@ def test_jobs_gives_the_same_result(tmp_path):
         result = CliRunner().invoke(cli, ["consolidate", "-w", str(ws.root), "-j", jobs], catch_exceptions=False)
         runs.append((result.exit_code, result.output, ws.report_path().read_bytes()))
     assert runs[0] == runs[1]
+
+
+def test_check_and_consolidate_start_without_openpyxl_numpy_or_pandas(tmp_path):
+    """Start-up counts when a coordinator checks one file (issue 9): the commands that read
+    returns never import openpyxl (which brings numpy) nor pandas; `feedback` loads openpyxl
+    only when it makes the marked copies."""
+    import subprocess
+    from pathlib import Path
+
+    ws, _, files = returned(tmp_path)
+    one = next(iter(files.values()))
+    root = Path(__file__).resolve().parent.parent
+    for args in (["check", str(one)], ["check", str(one), "-w", str(ws.root)], ["consolidate", "-w", str(ws.root)],
+                 ["status", "-w", str(ws.root)]):
+        code = ("import sys\nfrom nakano_xl.cli import cli\ntry:\n    cli.main(%r, standalone_mode=False)\n"
+                "except SystemExit:\n    pass\nprint(sorted(m for m in ('openpyxl', 'numpy', 'pandas') if m in sys.modules))"
+                % args)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120,
+                              check=False)
+        assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout, done.stderr)

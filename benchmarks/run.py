@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import generate
 
 SCALES = {"ward": (40, 10), "prefecture": (400, 50), "nation": (2000, 200)}
 
@@ -185,7 +185,7 @@ def machine() -> str:
             from importlib.metadata import version
 
             versions.append(f"{module} {version(module.replace('_', '-'))}")
-        except Exception:  # noqa: BLE001 - just not reported
+        except Exception:
             continue
     return (f"{cpu}, {cpus} CPUs, {mem}; {platform.platform()}; Python {platform.python_version()}; "
             + ", ".join(versions))

@@ -14,8 +14,9 @@ import os
 import sys
 import traceback
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
@@ -289,6 +290,7 @@ def check(files: tuple[Path, ...], workspace: Path | None, quiet: bool) -> None:
         nakano-xl check 令和3年度/inbox/*.xlsx -w 令和3年度
     """
     import nakano_xl as nx
+
     from .intake import check_files
     from .intake.identify import format_saved_at
 
@@ -340,6 +342,7 @@ def status(workspace: Path, as_json: bool, quiet: bool) -> None:
         nakano-xl status -w 令和3年度 --json
     """
     import nakano_xl as nx
+
     from .intake import read_inbox, return_status
     from .intake.identify import format_saved_at
 
@@ -385,6 +388,7 @@ def feedback(workspace: Path, quiet: bool) -> None:
     例: nakano-xl feedback -w 令和3年度
     """
     import nakano_xl as nx
+
     from .feedback import write_feedback
 
     ws = nx.open_workspace(workspace)
@@ -415,6 +419,7 @@ def rollover(workspace: Path, to_year: str, new_workspace: Path, force: bool) ->
     例: nakano-xl rollover -w 令和3年度 --to R4 令和4年度
     """
     import nakano_xl as nx
+
     from .rollover import rollover as roll
 
     ws = nx.open_workspace(workspace)

@@ -35,9 +35,9 @@ import signal
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from defusedxml import ElementTree
 

@@ -8,8 +8,9 @@ Japanese wording of each code lives here, once, so a problem always reads the sa
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .xlsx.cells import split_a1
 

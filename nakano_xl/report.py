@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
 
+from .compare import compare_years, write_comparison
 from .findings import Finding, Severity, count
 from .intake import Submission
-from .compare import compare_years, write_comparison
-from .reprint import root_of
 from .model import Answer, Item, Kpi, Plan, Status
+from .reprint import root_of
 from .template import Template
 from .workspace import Workspace
 from .xlsx.measure import height_of, max_lines

@@ -9,9 +9,10 @@ template; nothing of it is written a second time in code.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import NakanoError
 from .model import DepartmentRules, FiscalYear, Status

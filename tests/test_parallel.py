@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import nakano_xl.workers as workers
+from nakano_xl import workers
 from nakano_xl.consolidate import consolidate
 from nakano_xl.distribute import distribute
 from nakano_xl.intake import read_inbox
@@ -67,8 +67,8 @@ def test_workers_give_the_serial_outputs_byte_for_byte(busy_inbox, method, monke
 
 def test_progress_counts_every_file_in_order_on_workers_too(busy_inbox):
     ticks: dict[int, list[tuple[int, int]]] = {1: [], 2: []}
-    for workers, seen in ticks.items():
-        read_inbox(busy_inbox, progress=lambda done, total, seen=seen: seen.append((done, total)), workers=workers)
+    for count, seen in ticks.items():
+        read_inbox(busy_inbox, progress=lambda done, total, seen=seen: seen.append((done, total)), workers=count)
     total = len(ticks[1])
     assert ticks[1] == ticks[2] == [(n, total) for n in range(1, total + 1)]
 

@@ -94,9 +94,8 @@ def test_check_and_consolidate_start_without_openpyxl_numpy_or_pandas(tmp_path):
     root = Path(__file__).resolve().parent.parent
     for args in (["check", str(one)], ["check", str(one), "-w", str(ws.root)], ["consolidate", "-w", str(ws.root)],
                  ["status", "-w", str(ws.root)]):
-        code = ("import sys\nfrom nakano_xl.cli import cli\ntry:\n    cli.main(%r, standalone_mode=False)\n"
-                "except SystemExit:\n    pass\nprint(sorted(m for m in ('openpyxl', 'numpy', 'pandas') if m in sys.modules))"
-                % args)
+        code = (f"import sys\nfrom nakano_xl.cli import cli\ntry:\n    cli.main({args!r}, standalone_mode=False)\n"
+                "except SystemExit:\n    pass\nprint(sorted(m for m in ('openpyxl', 'numpy', 'pandas') if m in sys.modules))")
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120,
                               check=False)
         assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout, done.stderr)

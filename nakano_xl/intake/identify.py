@@ -130,7 +130,7 @@ def read_saved_at(book: XlsxFile) -> dt.datetime | None:
     if not m:
         return None
     try:
-        moment = dt.datetime.fromisoformat(m.group(1).decode("ascii").strip().replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(m.group(1).decode("ascii").strip())
     except (ValueError, UnicodeDecodeError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -23,8 +23,8 @@ from ..findings import Finding, finding
 from ..layout import Metadata
 from ..model import FiscalYear
 from ..template import Template, load_template
-from ..workspace import Workspace
 from ..workers import default_workers, pmap
+from ..workspace import Workspace
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook

@@ -59,8 +59,7 @@ def max_lines(cells: list[tuple[str, float]], min_lines: int = 1) -> int:
         if lines >= 1 and 2.0 * len(text) + 1.0 <= width and "\n" not in text:
             continue  # one line even if every character is wide (line_count's shortcut, inlined)
         n = line_count(text, width)
-        if n > lines:
-            lines = n
+        lines = max(lines, n)
     return lines
 
 

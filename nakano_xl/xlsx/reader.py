@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import NamedTuple, Self, cast
 from xml.etree import ElementTree as ET
 
 from ..errors import NakanoError
@@ -319,7 +319,7 @@ class XlsxFile:
             if b"opendocument" in head:
                 raise RefusedFile("file.not_xlsx", "OpenDocument 形式（.ods など）のファイルです")
         if "[content_types].xml" not in lowered or "xl/workbook.xml" not in lowered:
-            if "[content_types].xml" in lowered and any(n.startswith("word/") or n.startswith("ppt/") for n in lowered):
+            if "[content_types].xml" in lowered and any(n.startswith(("word/", "ppt/")) for n in lowered):
                 raise RefusedFile("file.not_xlsx", "Word や PowerPoint のファイルです")
             raise RefusedFile("file.not_xlsx", "zipファイルですが、Excelブック（.xlsx）の構造ではありません")
 
@@ -708,7 +708,7 @@ class XlsxFile:
         self._parts = {}
         self._zip.close()
 
-    def __enter__(self) -> XlsxFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -88,3 +88,17 @@ def test_distribute_on_workers_writes_the_same_workbooks_and_record(tmp_path, me
     assert again.files == dist.files
     assert {p.name: p.read_bytes() for p in sorted(ws.outbox.iterdir())} == serial
     assert (ws.private / "distribution.json").read_bytes() == record
+
+
+def test_a_large_plans_report_written_through_temporary_files_is_the_same_bytes(busy_inbox, monkeypatch):
+    """From 50,000 plan rows the report's parts go to temporary files before zipping (to keep
+    nation-scale memory down); that path must give the workbook the in-memory path gives."""
+    from nakano_xl import report
+
+    ws = busy_inbox
+    consolidate(ws, workers=1)
+    in_memory = outputs(ws)
+    monkeypatch.setattr(report, "PARTS_ON_DISK_ROWS", 0)
+    consolidate(ws, workers=1)
+    assert outputs(ws) == in_memory
+    assert not list(ws.output.glob("*.tmp"))

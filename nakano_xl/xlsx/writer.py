@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -42,7 +44,43 @@ def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl
 
 def finish(workbook: xlsxwriter.Workbook, buffer: io.BytesIO) -> bytes:
     workbook.close()
+    if not workbook.in_memory:
+        _same_entry_headers(buffer)
     return buffer.getvalue()
+
+
+# What xlsxwriter's in-memory path gives every zip entry: 1980-01-01 00:00 and mode 0600.
+DOS_TIME, DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
+EXTERNAL_ATTR = 0o600 << 16
+CENTRAL_HEADER = b"PK\x01\x02"
+
+
+def _same_entry_headers(buffer: io.BytesIO) -> None:
+    """Give the entries of a workbook whose parts went through temporary files the headers the
+    in-memory path gives them, so both paths write the same bytes on every machine.
+
+    xlsxwriter zips those parts with the temporary file's timestamp (31/1/1980 in local time)
+    and its stat mode (a regular file's bits, which differ on Windows); the entries' data is
+    the same. Patched in place: the local header's time and date (bytes 10–13), the central
+    directory's time and date (12–15) and external attributes (38–41).
+    """
+    view = buffer.getbuffer()
+    try:
+        with zipfile.ZipFile(io.BytesIO(view)) as z:
+            entries = z.infolist()
+            start = z.start_dir  # type: ignore[attr-defined]
+        for info in entries:
+            struct.pack_into("<HH", view, info.header_offset + 10, DOS_TIME, DOS_DATE)
+        at = start
+        for _ in entries:
+            if bytes(view[at:at + 4]) != CENTRAL_HEADER:
+                raise ValueError("unexpected zip central directory")
+            struct.pack_into("<HH", view, at + 12, DOS_TIME, DOS_DATE)
+            struct.pack_into("<I", view, at + 38, EXTERNAL_ATTR)
+            name, extra, comment = struct.unpack_from("<HHH", view, at + 28)
+            at += 46 + name + extra + comment
+    finally:
+        view.release()
 
 
 def _file_mode() -> int:

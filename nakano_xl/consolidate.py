@@ -81,15 +81,9 @@ def findings_json(findings: list[Finding]) -> str:
     return json.dumps([f.to_json() for f in findings], ensure_ascii=False, indent=1) + "\n"
 
 
-def answers_csv(ws: Workspace, answers: dict[str, Answer]) -> str:
-    """The merged answers in the answers-table format (item_id, status, reason, …)."""
-    out = io.StringIO()
-    write_answers_csv(ws, answers, out)
-    return out.getvalue()
-
-
 def save_answers_csv(ws: Workspace, answers: dict[str, Answer], path: Path) -> None:
-    """`answers_csv` written to ``path`` as it is made, never whole in memory (issue 9)."""
+    """The merged answers in the answers-table format (item_id, status, reason, …), written to
+    ``path`` as they are made, never whole in memory (200 MB at nation scale)."""
     with atomic_output(path) as f:
         text = io.TextIOWrapper(f, encoding="utf-8", newline="")
         write_answers_csv(ws, answers, text)

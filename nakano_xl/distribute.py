@@ -38,7 +38,7 @@ from .layout import (
 from .model import Answer, Item, Kpi, Status
 from .plan import check_plan
 from .rollover import compare_plans
-from .workers import default_workers, pmap
+from .workers import pmap
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.measure import row_height
@@ -94,8 +94,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
         jobs.append((department, items, meta, kpis.get(department, [])))
     # The workbooks are independent: written on worker processes when there are many
     # (`nakano_xl.workers`), the same bytes either way.
-    count = default_workers(len(jobs)) if workers is None else workers
-    written = pmap(_write_job, jobs, state=(ws, prefill), workers=count)
+    written = pmap(_write_job, jobs, state=(ws, prefill), workers=workers)
     for done, ((department, _, meta, _), (path, digest)) in enumerate(zip(jobs, written), start=1):
         result.files[department] = path
         sent[department] = {"file": path.name, "items": list(meta.item_ids), "sha256": digest}

@@ -79,13 +79,16 @@ def _call(job: tuple[Callable[[Any, Any], Any], Any]) -> Any:
     return func(_state[0], task)
 
 
-def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers: int,
+def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers: int | None,
          method: str | None = None) -> Iterator[R]:
-    """``func(state, task)`` for every task, results in task order, on ``workers`` processes.
+    """``func(state, task)`` for every task, results in task order, on ``workers`` processes
+    (None: `default_workers` for this many tasks).
 
     ``func`` must be a module-level function (workers import it by name).
     """
     method = method or start_method()
+    if workers is None:
+        workers = default_workers(len(tasks), method)
     if workers <= 1 or len(tasks) < 2 or (method != "fork" and not can_spawn()):
         for task in tasks:
             yield func(state, task)

@@ -23,7 +23,7 @@ from ..findings import Finding, finding
 from ..layout import Metadata
 from ..model import FiscalYear
 from ..template import Template, load_template
-from ..workers import default_workers, pmap
+from ..workers import pmap
 from ..workspace import Workspace
 from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
@@ -53,8 +53,7 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
     paths = list_inbox(ws.inbox)
     inbox = Inbox([], [], [], limits)
     tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
-    count = default_workers(len(tasks)) if workers is None else workers
-    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=count)
+    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers)
     for done, (sub, found, record) in enumerate(results, start=1):
         inbox.files.append(record)
         if sub is None:

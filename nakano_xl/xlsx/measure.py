@@ -54,13 +54,7 @@ def row_height(cells: list[tuple[str, float]], font_size: float = 10.0, *, min_l
 
 def max_lines(cells: list[tuple[str, float]], min_lines: int = 1) -> int:
     """The most lines any of the (text, column width) cells needs, at least ``min_lines``."""
-    lines = min_lines
-    for text, width in cells:
-        if lines >= 1 and 2.0 * len(text) + 1.0 <= width and "\n" not in text:
-            continue  # one line even if every character is wide (line_count's shortcut, inlined)
-        n = line_count(text, width)
-        lines = max(lines, n)
-    return lines
+    return max([min_lines] + [line_count(text, width) for text, width in cells])
 
 
 def height_of(lines: int, font_size: float = 10.0) -> float:

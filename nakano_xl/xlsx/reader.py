@@ -60,9 +60,6 @@ T_LEGACY_DRAWING, T_DRAWING, T_FORMULA1 = f"{M}legacyDrawing", f"{M}drawing", f"
 A_REL_ID = f"{{{NS_REL}}}id"
 T_SI, T_T, T_R = f"{M}si", f"{M}t", f"{M}r"
 
-# Kept for callers of the first version.
-render_number = render_general
-
 
 class UnsafeXmlSetup(NakanoError):
     """defusedxml is missing, or openpyxl does not parse through it."""
@@ -758,4 +755,4 @@ def iter_rows(sheet: Sheet, first_row: int) -> Iterator[int]:
 
 
 __all__ = ["Cell", "Limits", "RefusedFile", "Sheet", "SheetRef", "UnsafeXmlSetup", "Validation", "XlsxFile",
-           "decode_escapes", "is_external_formula", "render_number", "require_safe_xml", "sniff"]
+           "decode_escapes", "is_external_formula", "require_safe_xml", "sniff"]

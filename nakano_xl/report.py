@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
@@ -31,6 +31,7 @@ from .model import Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
 from .workspace import Workspace
+from .xlsx.bulk import BulkWorksheet
 from .xlsx.measure import height_of, max_lines
 from .xlsx.writer import finish, new_workbook
 
@@ -289,7 +290,7 @@ def paginate(sections: list[tuple[list[float], float]], room: float) -> Layout:
 def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
                         rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL) -> Layout:
     tmpl = ws.template
-    sheet = workbook.add_worksheet(tmpl.report["sheet"])
+    sheet = workbook.add_worksheet(tmpl.report["sheet"], worksheet_class=BulkWorksheet)
     widths = {c.key: c.width for c in tmpl.columns}
     keys = [c.key for c in tmpl.columns]
     # The title and legend overflow into the empty cells beside them, as printed; their rows
@@ -325,22 +326,32 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
     first = head + 1
-    for n, row in enumerate(rows):
-        r = first + n
-        for c, key in enumerate(keys):
-            if key == "section":
-                continue
-            style = st.mark if key == "status" else st.copied if row.copied and key in ANSWER_KEYS else st.cell
-            sheet.write_string(r, c, row.cells[key], style)
-        sheet.write_string(r, id_col, row.item.item_id, st.cell)
-        sheet.set_row(r, layout.heights[n])
     section_col = keys.index("section")
+    block_of = {top: bottom for top, bottom in layout.blocks}
+    cell, mark, copied = sheet.style(st.cell), sheet.style(st.mark), sheet.style(st.copied)
+    # Each row's cells in column order: (column, key, style as answered, style when copied).
+    # The key None is the section cell, "" the hidden item id.
+    columns = sorted([(c, None if key == "section" else key, mark if key == "status" else cell,
+                       mark if key == "status" else copied if key in ANSWER_KEYS else cell)
+                      for c, key in enumerate(keys)] + [(id_col, "", cell, cell)])
+
+    def data_rows() -> Iterator[tuple[float, list[tuple[int, str, int]]]]:
+        for n, row in enumerate(rows):
+            texts, faint, top = row.cells, row.copied, n in block_of
+            yield layout.heights[n], [
+                (c, (texts["section"] if top else "") if key is None else texts[key] if key else row.item.item_id,
+                 style_copied if faint else style)
+                for c, key, style, style_copied in columns]
+
+    for row in rows:
+        for text in row.cells.values():
+            if "_x" in text:
+                sheet.share(text)
+    if rows:
+        sheet.set_rows(first, first + len(rows) - 1, id_col, data_rows)
     for top, bottom in layout.blocks:
-        label = rows[top].cells["section"]
         if bottom > top:
-            sheet.merge_range(first + top, section_col, first + bottom, section_col, label, st.cell)
-        else:
-            sheet.write_string(first + top, section_col, label, st.cell)
+            sheet.merge_cells(first + top, section_col, first + bottom, section_col)
     sheet.set_h_pagebreaks([first + b for b in layout.breaks])
     sheet.freeze_panes(head + 1, 0)
     _page_setup(sheet, tmpl.report["footer"], head)
@@ -350,6 +361,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
 
 
 ANSWER_KEYS = frozenset(Answer().cells())
+
 
 
 # --- 集計 --------------------------------------------------------------------------------

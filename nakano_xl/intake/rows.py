@@ -193,22 +193,27 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
     labels = r.labels()
     first_row_of: dict[str, int] = {}
     foreign: list[int] = []
+    id_col = cols.item_id
+    answer_cols = [(key, cols.col(key), labels.get(key, key)) for key in ANSWER_FIELDS]
+    fixed = fixed_columns(cols, r)
     for row in sorted({row for row, _ in sheet.cells if row >= FIRST_ROW}):
-        item_id = sheet.text(row, cols.item_id).strip()
+        item_id = sheet.text(row, id_col).strip()
         if item_id in allowed:
             if item_id in first_row_of:
                 yield finding("row.duplicate", cell=a1(row, cols.item_id), value=item_id, item_id=item_id,
                               first=f"{first_row_of[item_id]}行目", **where)
                 continue
             first_row_of[item_id] = row
-            yield from compare_fixed(sheet, row, item_id, cols, r, labels, where)
+            yield from compare_fixed(sheet, row, item_id, fixed, r, labels, where)
             texts: dict[str, str] = {}
             cells: dict[str, str] = {}
-            for key in ANSWER_FIELDS:
-                at = a1(row, cols.col(key))
-                cells[key] = at
-                texts[key], found = cell_text(sheet.get(row, cols.col(key)), labels.get(key, key), at,
-                                              {**where, "item_id": item_id})
+            for key, col, label in answer_cols:
+                at = cells[key] = a1(row, col)
+                cell = sheet.get(row, col)
+                if cell is None or (cell.formula is None and cell.kind != "error"):  # typed text: nothing to say
+                    texts[key] = cell.text if cell is not None else ""
+                    continue
+                texts[key], found = cell_text(cell, label, at, {**where, "item_id": item_id})
                 yield from found
             answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
                                       department=r.department)
@@ -240,27 +245,34 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
                 yield finding("row.not_distributed", item_id=item.item_id, content=item.content, **where)
 
 
-def compare_fixed(sheet: Sheet, row: int, item_id: str, cols: InputColumns, r: Reading, labels: dict[str, str],
-                  where: dict[str, Any]) -> Iterator[Finding]:
+def fixed_columns(cols: InputColumns, r: Reading) -> list[tuple[str, int, str]]:
+    """The locked columns compared with the plan (or last year's answers): (key, column, source)."""
+    keys = [("section", "計画マスタ"), ("content", "計画マスタ"), ("departments", "計画マスタ")]
+    if r.previous is not None:
+        keys += [(key, "前年度の回答") for key in cols.reference]
+    return [(key, cols.col(key), source) for key, source in keys if key in cols.keys]
+
+
+def compare_fixed(sheet: Sheet, row: int, item_id: str, fixed: list[tuple[str, int, str]], r: Reading,
+                  labels: dict[str, str], where: dict[str, Any]) -> Iterator[Finding]:
     """The plan's text wins over an edited locked cell; the edit is reported with both texts."""
     item = r.plan.get(item_id) if r.plan else None
     if item is None:
         return
-    expected = {"section": item.section_label, "content": item.content, "departments": item.departments}
-    sources = dict.fromkeys(expected, "計画マスタ")
-    if r.previous is not None:
-        last_year = r.previous.get(item_id, Answer()).cells()
-        for key in cols.reference:
-            expected[key] = last_year[key.removeprefix(REFERENCE_PREFIX)]
-            sources[key] = "前年度の回答"
-    for key, text in expected.items():
-        if key not in cols.keys:
-            continue
-        col = cols.col(key)
-        found = sheet.text(row, col).replace("\r\n", "\n")
-        if found != text:
+    last_year = r.previous.get(item_id, Answer()).cells() if r.previous is not None else {}
+    for key, col, source in fixed:
+        if key == "section":
+            text = item.section_label
+        elif key == "content":
+            text = item.content
+        elif key == "departments":
+            text = item.departments
+        else:
+            text = last_year[key.removeprefix(REFERENCE_PREFIX)]
+        found = sheet.text(row, col)
+        if found != text and found.replace("\r\n", "\n") != text:
             yield finding("cell.fixed_edited", cell=a1(row, col), item_id=item_id, label=labels[key],
-                          found=preview(found), expected=preview(text), source=sources[key], **where)
+                          found=preview(found), expected=preview(text), source=source, **where)
 
 
 def cell_text(cell: Cell | None, label: str, at: str, where: dict[str, Any]) -> tuple[str, list[Finding]]:

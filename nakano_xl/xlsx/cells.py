@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _A1 = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})")
 
 
+@functools.lru_cache(maxsize=1024)  # a few columns, asked for every cell of every file
 def column_letter(col: int) -> str:
     """1 → A, 27 → AA."""
     letters = ""

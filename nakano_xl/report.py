@@ -320,7 +320,8 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             sections[-1].append(row)
         else:
             sections.append([row])
-    measured = [([fitted_height([(r.cells[k], widths[k]) for k in keys if k != "section"]) for r in rows_],
+    row_cols = [(k, widths[k]) for k in keys if k != "section"]  # the section cell is measured per section
+    measured = [([fitted_height([(r.cells[k], w) for k, w in row_cols]) for r in rows_],
                  fitted_height([(rows_[0].cells["section"], widths["section"])]))
                 for rows_ in sections]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
@@ -348,7 +349,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             if "_x" in text:
                 sheet.share(text)
     if rows:
-        sheet.set_rows(first, first + len(rows) - 1, id_col, data_rows)
+        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows)
     for top, bottom in layout.blocks:
         if bottom > top:
             sheet.merge_cells(first + top, section_col, first + bottom, section_col)
@@ -378,24 +379,27 @@ class CountRow:
         return sum(self.counts.values())
 
 
-def count_by(plan: Plan, answers: dict[str, Answer], key: Callable[[Item], str]) -> dict[str, CountRow]:
-    """Status counts of the answered items grouped by ``key``, groups in plan order."""
-    groups: dict[str, tuple[dict[Status, int], list[int]]] = {}
+def count_by(plan: Plan, answers: dict[str, Answer], *keys: Callable[[Item], str]) -> list[dict[str, CountRow]]:
+    """Status counts of the answered items grouped by each of ``keys``, groups in plan order:
+    one table per key, from one pass over the plan (400,000 items at nation scale)."""
+    tables: list[dict[str, tuple[dict[Status, int], list[int]]]] = [{} for _ in keys]
     for item in plan:
-        group = key(item)
-        found = groups.get(group)
-        if found is None:  # (not setdefault: its default would be built for every item)
-            found = groups[group] = ({s: 0 for s in Status}, [0])
-        counts, blank = found
-        if item.is_reprint:
-            continue  # listed as its group, counted where it comes from
-        answer = answers.get(item.item_id)
-        status = answer.status if answer is not None else None
-        if status is None:
-            blank[0] += 1
-        else:
-            counts[status] += 1
-    return {k: CountRow(k, counts, blank[0]) for k, (counts, blank) in groups.items()}
+        status: Status | None = None
+        if not item.is_reprint:  # a 再掲 row is listed in its group, counted where it comes from
+            answer = answers.get(item.item_id)
+            status = answer.status if answer is not None else None
+        for key, groups in zip(keys, tables):
+            group = key(item)
+            found = groups.get(group)
+            if found is None:  # (not setdefault: its default would be built for every item)
+                found = groups[group] = ({s: 0 for s in Status}, [0])
+            if item.is_reprint:
+                continue
+            if status is None:
+                found[1][0] += 1
+            else:
+                found[0][status] += 1
+    return [{k: CountRow(k, counts, blank[0]) for k, (counts, blank) in groups.items()} for groups in tables]
 
 
 def goal_titles(ws: Workspace) -> dict[str, str]:
@@ -415,7 +419,7 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     tmpl = ws.template
     summary = tmpl.summary
     name = summary["sheet"]
-    sheet = workbook.add_worksheet(name)
+    sheet = workbook.add_worksheet(name, worksheet_class=BulkWorksheet)
     label_width, number_width = 56, 11
     sheet.set_column(0, 0, metrics.width_like_excel(label_width))
     sheet.set_column(1, 8, metrics.width_like_excel(number_width))
@@ -442,8 +446,8 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
         label = goal_label.format(goal=item.goal)
         return f"{label} {titles[label]}" if label in titles else label
 
-    by_goal = list(count_by(ws.plan, answers, goal_of).values())
-    by_section = list(count_by(ws.plan, answers, lambda item: item.section_label).values())
+    by_goal, by_section = (list(table.values()) for table in
+                           count_by(ws.plan, answers, goal_of, lambda item: item.section_label))
     widths = [label_width] + [number_width] * (len(Status) + 2)
     breaks = []
     row, goal_table = write_count_table(sheet, st, tmpl, summary["goal_count_title"], summary["goal_header"],
@@ -480,7 +484,7 @@ class TableRef:
     last: int  # last data row (the total row follows)
 
 
-def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: Template, title: str, label_header: str,
+def write_count_table(sheet: BulkWorksheet, st: Styles, tmpl: Template, title: str, label_header: str,
                       rows: list[CountRow], row: int, widths: Sequence[float]) -> tuple[int, TableRef]:
     """A heading, then ``label | ◎ | ○ | △ | × | 合計 | 記入なし`` per group and a total row."""
     summary = tmpl.summary
@@ -494,13 +498,29 @@ def write_count_table(sheet: xlsxwriter.worksheet.Worksheet, st: Styles, tmpl: T
         sheet.write_string(row, c, text, st.header)
     row += 1
     first = row
-    for group in rows:
-        values = [group.counts[s] for s in marks] + [group.total, group.blank]
-        sheet.write_string(row, 0, group.label, st.cell)
-        for c, value in enumerate(values, start=1):
-            sheet.write_number(row, c, value, st.number)
-        sheet.set_row(row, fitted_height([(group.label, widths[0])]))
-        row += 1
+    cell, number = sheet.style(st.cell), sheet.style(st.number)
+
+    def group_rows() -> Iterator[tuple[float, list[tuple[int, str | float, int]]]]:
+        for group in rows:
+            values = [group.counts[s] for s in marks] + [group.total, group.blank]
+            yield (fitted_height([(group.label, widths[0])]),
+                   [(0, group.label, cell)] + [(c, value, number) for c, value in enumerate(values, start=1)])
+
+    if len(rows) > CHART_MAX_CATEGORIES:
+        # No chart (see insert_count_chart), and possibly a group per 実施内容: 90,000 rows at
+        # nation scale, written as `BulkWorksheet` rows. A chart needs its table written with
+        # xlsxwriter, which caches the cells' values in it.
+        sheet.add_rows(first, first + len(rows) - 1, len(headers) - 1, group_rows)
+        row = first + len(rows)
+    else:
+        for height, cells in group_rows():
+            for c, value, _ in cells:
+                if isinstance(value, str):
+                    sheet.write_string(row, c, value, st.cell)
+                else:
+                    sheet.write_number(row, c, value, st.number)
+            sheet.set_row(row, height)
+            row += 1
     last = row - 1
     sheet.write_string(row, 0, summary["count_total"], st.total_label)
     totals = [sum(g.counts[s] for g in rows) for s in marks] + [sum(g.total for g in rows),

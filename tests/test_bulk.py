@@ -1,5 +1,6 @@
 """Rows serialised by us into an xlsxwriter sheet (`xlsx.bulk`, issue 9): read back with
-openpyxl, and with our own reader, as anyone would read the report."""
+openpyxl, and with our own reader, as anyone would read the report; and the shortcuts taken
+to measure them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import zlib
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nakano_xl.xlsx.bulk import CELL_TEXT_MAX, BulkWorksheet, cell_text
+from nakano_xl.xlsx.measure import line_count, max_lines
 from nakano_xl.xlsx.reader import Limits, XlsxFile
 from nakano_xl.xlsx.writer import COMPRESS_LEVEL, finish, new_workbook
 
@@ -39,7 +43,7 @@ def build(tmp_path, rows, *, merges=(), share=True):
             for text in texts:
                 sheet.share(text)
     body = [(15.0 + n, [(c, text, styles[c % 2]) for c, text in enumerate(texts)]) for n, texts in enumerate(rows)]
-    sheet.set_rows(1, len(rows), max(len(r) for r in rows) - 1, lambda: iter(body))
+    sheet.add_rows(1, len(rows), max(len(r) for r in rows) - 1, lambda: iter(body))
     for merge in merges:
         sheet.merge_cells(*merge)
     path = tmp_path / "bulk.xlsx"
@@ -110,17 +114,39 @@ def test_text_longer_than_a_cell_is_cut_at_excels_limit():
 def test_rows_must_match_what_was_announced(tmp_path):
     workbook, buffer = new_workbook(__import__("datetime").datetime(2021, 4, 1))
     sheet = workbook.add_worksheet("x", worksheet_class=BulkWorksheet)
-    sheet.set_rows(0, 2, 0, lambda: iter([(15.0, [(0, "a", 0)])]))
+    sheet.add_rows(0, 2, 0, lambda: iter([(15.0, [(0, "a", 0)])]))
     with pytest.raises(ValueError, match="1 written, 3 announced"):
         finish(workbook, buffer)
 
 
-def test_bulk_rows_cannot_start_above_written_rows():
-    workbook, _ = new_workbook(__import__("datetime").datetime(2021, 4, 1))
+def test_xlsxwriter_rows_inside_bulk_rows_are_refused():
+    workbook, buffer = new_workbook(__import__("datetime").datetime(2021, 4, 1))
     sheet = workbook.add_worksheet("x", worksheet_class=BulkWorksheet)
-    sheet.write_string(5, 0, "x")
-    with pytest.raises(ValueError):
-        sheet.set_rows(3, 4, 0, lambda: iter([]))
+    sheet.write_string(3, 0, "x")
+    sheet.add_rows(2, 4, 0, lambda: iter([(15.0, [(0, "a", 0)])] * 3))
+    with pytest.raises(ValueError, match="row 3 was written with xlsxwriter inside bulk rows"):
+        finish(workbook, buffer)
+
+
+def test_blocks_between_xlsxwriter_rows_with_numbers(tmp_path):
+    workbook, buffer = new_workbook(__import__("datetime").datetime(2021, 4, 1))
+    sheet = workbook.add_worksheet("集計", worksheet_class=BulkWorksheet)
+    number = sheet.style(workbook.add_format({"num_format": "0", "border": 1}))
+    sheet.write_string(0, 0, "目標別")
+    sheet.add_rows(1, 2, 2, lambda: iter([(15.0, [(0, "目標1", 0), (1, 3, number), (2, 0.5, number)]),
+                                          (15.0, [(0, "目標2", 0), (1, 12, number), (2, 1e20, number)])]))
+    sheet.write_string(3, 0, "合計")
+    sheet.write_number(3, 1, 15)
+    sheet.add_rows(5, 5, 1, lambda: iter([(18.0, [(0, "実施内容1", 0), (1, 7, number)])]))
+    sheet.write_string(7, 0, "注")
+    path = tmp_path / "blocks.xlsx"
+    path.write_bytes(finish(workbook, buffer))
+    got = openpyxl.load_workbook(path)["集計"]
+    assert [[c.value for c in row] for row in got.iter_rows(min_row=1, max_row=8, max_col=3)] == [
+        ["目標別", None, None], ["目標1", 3, 0.5], ["目標2", 12, 1e20], ["合計", 15, None],
+        [None, None, None], ["実施内容1", 7, None], [None, None, None], ["注", None, None]]
+    assert got["B2"].number_format == "0" and got["B2"].border.left.style == "thin"
+    assert got.row_dimensions[6].height == 18
 
 
 def deflated_size(data: bytes, level: int) -> int:
@@ -137,3 +163,10 @@ def test_parts_are_deflated_at_the_fast_level(tmp_path):
     assert info.compress_type == zipfile.ZIP_DEFLATED
     assert deflated_size(data, COMPRESS_LEVEL) != deflated_size(data, 6)
     assert info.compress_size == deflated_size(data, COMPRESS_LEVEL)
+
+
+@given(st.lists(st.tuples(st.text(alphabet="あaｱ\n 漢", max_size=80), st.sampled_from([0.5, 1, 1.5, 2, 5, 10.5, 30])),
+                max_size=5), st.integers(1, 3))
+def test_max_lines_is_the_most_any_cell_needs(cells, min_lines):
+    # max_lines skips line_count for short cells: the same answer as asking every cell.
+    assert max_lines(cells, min_lines) == max([min_lines] + [line_count(text, width) for text, width in cells])

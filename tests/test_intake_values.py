@@ -218,3 +218,37 @@ def test_a_typed_hyperlink_formula_stays_text_end_to_end(tmp_path):
         rows = {r["item_id"]: r for r in csv.DictReader(f)}
     assert rows["T4"]["results_to_date"] == typed
     assert_landed(ws, others_than(VICTIM))
+
+
+@pytest.mark.parametrize("path", ["whole", "streamed"])
+def test_shared_string_runs_are_read_without_their_furigana(tmp_path, monkeypatch, path):
+    """Japanese Excel keeps the reading (ふりがな) of a string in <rPh> inside the same <si>:
+    it is not part of the text. Rich text runs are. A department's table is parsed whole, a
+    very large one is streamed: the same text either way."""
+    from nakano_xl.xlsx import reader
+
+    if path == "streamed":
+        monkeypatch.setattr(reader, "SMALL_STRINGS_BYTES", 0)
+    ws, _, files = returned(tmp_path)
+    si = ('<si><r><rPr><b/></rPr><t>研修</t></r><r><t xml:space="preserve">を実施 </t></r>'
+          '<rPh sb="0" eb="2"><t>ケンシュウ</t></rPh><phoneticPr fontId="1"/></si>')
+    sst = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+           f'spreadsheetml/2006/main" count="2" uniqueCount="2"><si><t>未使用</t></si>{si}</sst>')
+    main = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+    def link(name: str, data: bytes) -> bytes:  # the part, as the workbook's relationships name it
+        text = data.decode("utf-8")
+        if name == "[Content_Types].xml":
+            text = text.replace("</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{main}"/></Types>')
+        elif name == "xl/_rels/workbook.xml.rels":
+            text = text.replace("</Relationships>",
+                                f'<Relationship Id="rIdSst" Type="{rel}" Target="sharedStrings.xml"/></Relationships>')
+        return text.encode("utf-8")
+
+    rewrite_zip(files[VICTIM], link, add={"xl/sharedStrings.xml": sst.encode("utf-8")})
+    replace_cell(files[VICTIM], "回答", "E5", '<c r="E5" t="s"><v>1</v></c>')
+    result = run(ws)
+    assert codes(result, FILE) == []
+    assert report_answers(ws)["T4"]["results_to_date"] == "研修を実施 "  # as typed, the space too
+    assert_landed(ws, others_than(VICTIM))

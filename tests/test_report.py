@@ -364,3 +364,28 @@ def test_review_sheets_filter_freeze_and_colour_by_severity(tiny_ws):
     assert status.cell(rows["職員課"], 2).value == "未提出"
     assert status.cell(rows["職員課"], 2).fill.fgColor.rgb.endswith("FFEB9C")  # missing stands out
     assert status.cell(rows["戸籍住民課"], 2).fill.fgColor.rgb in (None, "00000000")
+
+
+def test_a_count_table_too_long_for_a_chart_has_the_same_cells_and_a_note(demo, tmp_path, monkeypatch):
+    """Past CHART_MAX_CATEGORIES groups a table gets a note instead of a chart, and its rows
+    are serialised by nakano_xl rather than by xlsxwriter (issue 9): the same cells either way."""
+    import shutil
+
+    from nakano_xl import report
+    from nakano_xl.workspace import open_workspace
+
+    shutil.copytree(demo.workspace.root, tmp_path / "ws")
+    ws = open_workspace(tmp_path / "ws")
+    monkeypatch.setattr(report, "CHART_MAX_CATEGORIES", 1)
+    consolidate(ws, workers=1)
+    long = openpyxl.load_workbook(ws.report_path())["集計"]
+    normal = openpyxl.load_workbook(demo.workspace.report_path())["集計"]
+    assert long._charts == [] and len(normal._charts) == 2
+    for heading in ("目標別の進捗状況", "実施内容別の進捗状況"):
+        assert table_after(long, heading) == table_after(normal, heading)
+    notes = [r[0].value for r in long.iter_rows() if r[0].value and "グラフ" in str(r[0].value)]
+    assert len(notes) == 2, notes
+    # The first table sits in the same rows of both: its rows are as tall in both.
+    first = next(r for r in range(1, 99) if long.cell(r, 1).value == "目標別の進捗状況")
+    rows = range(first, first + len(table_after(long, "目標別の進捗状況")) + 1)
+    assert [long.row_dimensions[r].height for r in rows] == [normal.row_dimensions[r].height for r in rows]

@@ -23,9 +23,9 @@ import xlsxwriter.format
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
-# One data row: its height in points, and its cells in column order as (column, text, style).
+# One data row: its height in points, and its cells in column order as (column, value, style).
 # The style is a number from `BulkWorksheet.style`.
-Row = tuple[float, Sequence[tuple[int, str, int]]]
+Row = tuple[float, Sequence[tuple[int, str | float, int]]]
 
 # What needs more than copying: XML's three, the control characters Excel writes as _xHHHH_
 # (and a literal _xHHHH_, whose underscore it escapes), the two non-characters.
@@ -55,19 +55,18 @@ def truncate_utf16(text: str) -> str:
 
 
 class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
-    """A worksheet that takes its rows from ``first_row`` on from `set_rows` instead of cells
-    written one by one. Make it with ``workbook.add_worksheet(name, worksheet_class=BulkWorksheet)``;
-    rows above ``first_row`` are written with xlsxwriter as usual."""
+    """A worksheet some of whose row ranges come from `add_rows` instead of cells written one
+    by one. Make it with ``workbook.add_worksheet(name, worksheet_class=BulkWorksheet)``; the
+    rows around those ranges are written with xlsxwriter as usual (never inside them)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._bulk_first: int | None = None
-        self._bulk_rows: Callable[[], Iterable[Row]] | None = None
+        self._blocks: list[tuple[int, int, Callable[[], Iterable[Row]]]] = []
         self._styles: dict[int, int] = {}
         self._shared: dict[str, int] = {}
 
     def style(self, fmt: xlsxwriter.format.Format | None) -> int:
-        """The style number of ``fmt`` for the cells of `set_rows` (0: none).
+        """The style number of ``fmt`` for the cells of `add_rows` (0: none).
 
         Taken now, not when the rows are written: xlsxwriter collects the styles a workbook
         uses from the formats that have a number."""
@@ -88,17 +87,17 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         if _ESCAPE_LIKE.search(text):
             self._shared[text] = self.str_table._get_shared_string_index(text)
 
-    def set_rows(self, first_row: int, last_row: int, last_col: int,
-                 rows: Callable[[], Iterable[Row]]) -> None:
+    def add_rows(self, first_row: int, last_row: int, last_col: int, rows: Callable[[], Iterable[Row]]) -> None:
         """Rows ``first_row``…``last_row`` (0-based) come from ``rows()``, called once when the
-        workbook is closed; it must give exactly that many rows."""
-        written: int | None = self.dim_rowmax  # type: ignore[has-type]  # (untyped in xlsxwriter)
-        if written is not None and written >= first_row:
-            raise ValueError(f"rows up to {written} are already written; bulk rows start at {first_row}")
+        workbook is closed; it must give exactly that many rows. A cell's value is a text or
+        a number. Ranges are added top to bottom."""
+        if last_row < first_row:
+            return
+        if self._blocks and self._blocks[-1][1] >= first_row:
+            raise ValueError(f"bulk rows from {first_row} overlap or precede rows added before")
         self._check_dimensions(first_row, 0)
         self._check_dimensions(last_row, last_col)
-        self._bulk_first, self._bulk_last = first_row, last_row
-        self._bulk_rows = rows
+        self._blocks.append((first_row, last_row, rows))
 
     def merge_cells(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
         """Merge a range of the bulk rows; its cells' text and style come from the rows (the
@@ -106,41 +105,55 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         self.merge.append([first_row, first_col, last_row, last_col])
 
     def _write_rows(self) -> None:
-        if self._bulk_rows is None:
+        if not self._blocks:
             super()._write_rows()
             return
-        first = self._bulk_first
-        assert first is not None
-        last: int = self.dim_rowmax  # type: ignore[has-type]  # (set by set_rows)
-        if first > 0 and self.dim_rowmin is not None and self.dim_rowmin < first:
-            # xlsxwriter's own rows: its loop runs to dim_rowmax, which must not reach ours.
-            self.dim_rowmax = first - 1
-            try:
+        inside = [r for r in (*self.table, *self.row_info) if any(a <= r <= b for a, b, _ in self._blocks)]
+        if inside:
+            raise ValueError(f"row {min(inside)} was written with xlsxwriter inside bulk rows")
+        # xlsxwriter's loop runs from dim_rowmin to dim_rowmax: it is given the ranges between
+        # the blocks, one at a time.
+        low, high = self.dim_rowmin, self.dim_rowmax
+        at = low
+        try:
+            for first, last, rows in self._blocks:
+                if at < first:
+                    self.dim_rowmin, self.dim_rowmax = at, first - 1
+                    super()._write_rows()
+                self._write_block(first, last, rows)
+                at = last + 1
+            if at <= high:
+                self.dim_rowmin, self.dim_rowmax = at, high
                 super()._write_rows()
-            finally:
-                self.dim_rowmax = last
-        self._write_bulk(first)
+        finally:
+            self.dim_rowmin, self.dim_rowmax = low, high
 
-    def _write_bulk(self, first: int) -> None:
+    def _write_block(self, first: int, last: int, rows: Callable[[], Iterable[Row]]) -> None:
         write = self.fh.write
         shared = self._shared
+        special = _SPECIAL.search
+        short = CELL_TEXT_MAX // 2  # this many characters always fit a cell
         names = [xl_col_to_name(c) for c in range(self.dim_colmax + 1)]
-        expected = self._bulk_last - first + 1
         written = 0
-        assert self._bulk_rows is not None
-        for written, (height, cells) in enumerate(self._bulk_rows(), 1):
+        for written, (height, cells) in enumerate(rows(), 1):
             n = str(first + written)
             parts = [f'<row r="{n}" ht="{height:.16g}" customHeight="1">']
-            for col, text, style in cells:
-                if text in shared:
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="s"><v>{shared[text]}</v></c>')
-                elif text:
-                    space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="inlineStr"><is><t{space}>'
-                                 f'{cell_text(text)}</t></is></c>')
-                else:
+            for col, value, style in cells:
+                if value.__class__ is not str:
+                    parts.append(f'<c r="{names[col]}{n}" s="{style}"><v>{_number(value)}</v></c>')
+                elif not value:
                     parts.append(f'<c r="{names[col]}{n}" s="{style}"/>')
+                elif value in shared:
+                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="s"><v>{shared[value]}</v></c>')
+                else:
+                    body = value if len(value) <= short and special(value) is None else cell_text(value)
+                    space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="inlineStr"><is><t{space}>{body}</t></is></c>')
             parts.append("</row>")
             write("".join(parts))
-        if written != expected:
-            raise ValueError(f"bulk rows: {written} written, {expected} announced")
+        if written != last - first + 1:
+            raise ValueError(f"bulk rows: {written} written, {last - first + 1} announced")
+
+
+def _number(value: float) -> str:
+    return str(value) if value.__class__ is int else f"{value:.16G}"

@@ -204,6 +204,7 @@ MAX_RANGES = 10_000  # merged ranges or validations kept from one sheet
 # Parts kept inflated after the scan, per file, so that reading a part does not inflate it a
 # second time (a department's file inflates to ~100 KB; larger parts are streamed again).
 CACHE_BYTES = 16_000_000
+SMALL_STRINGS_BYTES = 4_000_000  # a shared strings table up to this size is parsed whole
 KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
 
 
@@ -492,9 +493,20 @@ class XlsxFile:
     def shared_strings(self) -> list[str]:
         if self._shared is None:
             self._shared = []
-            if self._shared_part and self._shared_part.lower() in self._names:
-                strings = _StringsHandler(self._shared)
-                self._parse(self._shared_part, strings, "共有文字列を解析できません")
+            part = self._shared_part
+            if part and part.lower() in self._names:
+                cached = self._parts.get(self._names[part.lower()])
+                if cached is not None and len(cached) <= SMALL_STRINGS_BYTES:
+                    # A department's table (~150 KB): parsed whole by the C tree builder, twice
+                    # as fast as a callback per element; a larger one is streamed.
+                    # (ElementTree's own parser, as for sheets: `_stream` has refused any DOCTYPE.)
+                    try:
+                        root = ET.fromstring(b"".join(self._xml_chunks(part)))
+                    except ET.ParseError as e:
+                        raise RefusedFile("file.corrupt", f"共有文字列を解析できません（{e}）") from None
+                    self._shared.extend(_rich_text(si) for si in root if si.tag == T_SI)
+                else:
+                    self._parse(part, _StringsHandler(self._shared), "共有文字列を解析できません")
         return self._shared
 
     def _parse(self, part: str, handler: _Handler, failed: str) -> None:

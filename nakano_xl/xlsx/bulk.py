@@ -113,7 +113,8 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             raise ValueError(f"row {min(inside)} was written with xlsxwriter inside bulk rows")
         # xlsxwriter's loop runs from dim_rowmin to dim_rowmax: it is given the ranges between
         # the blocks, one at a time.
-        low, high = self.dim_rowmin, self.dim_rowmax
+        low: int = self.dim_rowmin  # type: ignore[has-type]  # (set by add_rows; untyped in xlsxwriter)
+        high: int = self.dim_rowmax  # type: ignore[has-type]
         at = low
         try:
             for first, last, rows in self._blocks:
@@ -139,7 +140,7 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
             n = str(first + written)
             parts = [f'<row r="{n}" ht="{height:.16g}" customHeight="1">']
             for col, value, style in cells:
-                if value.__class__ is not str:
+                if not isinstance(value, str):
                     parts.append(f'<c r="{names[col]}{n}" s="{style}"><v>{_number(value)}</v></c>')
                 elif not value:
                     parts.append(f'<c r="{names[col]}{n}" s="{style}"/>')

@@ -61,8 +61,7 @@ def max_lines(cells: list[tuple[str, float]], min_lines: int = 1) -> int:
         if 2 * len(text) <= width - 1.0 and "\n" not in text:
             continue
         lines = line_count(text, width)
-        if lines > most:
-            most = lines
+        most = max(most, lines)
     return most
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from .model import (
     ANSWER_FIELDS,
     KPI_KINDS,
     Answer,
+    Assignment,
     DepartmentRules,
     FiscalYear,
     Item,
@@ -91,10 +93,15 @@ def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Ite
         wanted = "、".join(f"{k}（{columns[k][0]}）" for k in missing)
         raise PlanError(f"{path} の{header_no}行目（列名）に {wanted} の列がありません。")
     rows = []
+    keys, width = list(index), max(index.values()) + 1
+    pick = operator.itemgetter(*index.values())
     for number, values in raw_rows[1:]:
-        if not any(v.strip() for v in values):
+        if not "".join(values).strip():
             continue
-        rows.append((number, {k: (values[i] if i < len(values) else "") for k, i in index.items()}))
+        if len(values) < width:
+            values = values + [""] * (width - len(values))
+        picked = pick(values)
+        rows.append((number, dict(zip(keys, picked if len(keys) > 1 else (picked,)))))
     return Table(path, rows)
 
 
@@ -119,11 +126,13 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
             continue
     else:
         raise PlanError(f"{path} の文字コードを読み取れません。UTF-8 の CSV で保存してください。")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # A line break inside a quoted value is one "\n" whatever the file used; the rows' own
+    # line ends are read the same either way.
+    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n"), newline=""))
     out = []
     try:
         for values in reader:
-            out.append((reader.line_num, [v.replace("\r\n", "\n") for v in values]))
+            out.append((reader.line_num, values))
     except csv.Error as e:
         raise PlanError(f"{path} の{reader.line_num}行目を CSV として読み取れません（{e}）。") from None
     return out
@@ -154,6 +163,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     problems: list[str] = []
     items: list[Item] = []
     seen: dict[str, int] = {}
+    assignments: dict[str, Assignment] = {}  # the same 所管課 text on many rows: read once
     for number, row in table.rows:
         item_id = row["item_id"].strip()
         where = f"{number}行目"
@@ -172,6 +182,8 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
             problems.append(f"{where}: 事業内容が空です")
         departments = row["departments"].strip()
         reprint_of = row.get("reprint_of", "").strip() or None
+        if departments not in assignments:
+            assignments[departments] = parse_departments(departments, rules)
         items.append(Item(
             item_id=item_id,
             section_code=code,
@@ -179,7 +191,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
             content=content,
             departments=departments,
             reprint_of=reprint_of,
-            assignment=parse_departments(departments, rules),
+            assignment=assignments[departments],
         ))
     if not items and not problems:
         problems.append("事業内容の行が1行もありません")

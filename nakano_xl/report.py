@@ -30,6 +30,7 @@ from .intake import Submission
 from .model import Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
+from .workers import pmap, start_method
 from .workspace import Workspace
 from .xlsx.bulk import BulkWorksheet
 from .xlsx.measure import height_of, max_lines
@@ -131,18 +132,21 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None,
+                 workers: int | None = 1) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
     ``kpis``: the KPI table with the actuals the departments reported (default: the table as is).
+    ``workers``: processes that measure and write 別紙1's rows (`nakano_xl.workers`; None: one
+    per CPU for a long plan); the bytes are the same whatever the number.
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title,
                                     in_memory=len(ws.plan) < PARTS_ON_DISK_ROWS)
     styles = Styles(workbook, tmpl.report["font"])
-    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
+    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics, workers=workers)
     write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
     comparison = compare_years(ws, answers)
     if review and comparison is not None:  # for the coordinator: not part of what is published
@@ -288,7 +292,8 @@ def paginate(sections: list[tuple[list[float], float]], room: float) -> Layout:
 
 
 def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL) -> Layout:
+                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL, *,
+                        workers: int | None = 1) -> Layout:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.report["sheet"], worksheet_class=BulkWorksheet)
     widths = {c.key: c.width for c in tmpl.columns}
@@ -320,10 +325,11 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             sections[-1].append(row)
         else:
             sections.append([row])
-    row_cols = [(k, widths[k]) for k in keys if k != "section"]  # the section cell is measured per section
-    measured = [([fitted_height([(r.cells[k], w) for k, w in row_cols]) for r in rows_],
-                 fitted_height([(rows_[0].cells["section"], widths["section"])]))
-                for rows_ in sections]
+    # Measured on workers for a long plan (3 million cells at nation scale), where they fork.
+    measure = _Measure(sections, [(k, widths[k]) for k in keys if k != "section"], widths["section"])
+    spans = [(a, min(a + MEASURE_SECTIONS, len(sections))) for a in range(0, len(sections), MEASURE_SECTIONS)]
+    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers if start_method() == "fork" else 1)
+                for m in part]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
     first = head + 1
@@ -336,8 +342,9 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
                        mark if key == "status" else copied if key in ANSWER_KEYS else cell)
                       for c, key in enumerate(keys)] + [(id_col, "", cell, cell)])
 
-    def data_rows() -> Iterator[tuple[float, list[tuple[int, str, int]]]]:
-        for n, row in enumerate(rows):
+    def data_rows(start: int, stop: int) -> Iterator[tuple[float, list[tuple[int, str, int]]]]:
+        for n in range(start, stop):
+            row = rows[n]
             texts, faint, top = row.cells, row.copied, n in block_of
             yield layout.heights[n], [
                 (c, (texts["section"] if top else "") if key is None else texts[key] if key else row.item.item_id,
@@ -349,7 +356,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             if "_x" in text:
                 sheet.share(text)
     if rows:
-        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows)
+        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows, workers=workers)
     for top, bottom in layout.blocks:
         if bottom > top:
             sheet.merge_cells(first + top, section_col, first + bottom, section_col)
@@ -362,6 +369,25 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
 
 
 ANSWER_KEYS = frozenset(Answer().cells())
+MEASURE_SECTIONS = 500  # sections measured per task on workers
+
+
+@dataclass(frozen=True, slots=True)
+class _Measure:
+    sections: list[list[ProgressRow]]
+    row_cols: list[tuple[str, float]]  # (key, width) of the cells measured per row
+    section_width: float  # the section cell is measured once per section
+
+    def heights(self, start: int, stop: int) -> list[tuple[list[float], float]]:
+        """(row heights, label height) of sections ``start``…``stop - 1``."""
+        cols = self.row_cols
+        return [([fitted_height([(r.cells[k], w) for k, w in cols]) for r in rows],
+                 fitted_height([(rows[0].cells["section"], self.section_width)]))
+                for rows in self.sections[start:stop]]
+
+
+def _measure(state: _Measure, span: tuple[int, int]) -> list[tuple[list[float], float]]:
+    return state.heights(*span)
 
 
 
@@ -442,9 +468,14 @@ def write_summary(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Sty
     goal_label = summary["goal_label"]
     titles = goal_titles(ws)
 
+    goals: dict[str, str] = {}  # section code → its 目標's label: asked for every item
+
     def goal_of(item: Item) -> str:
-        label = goal_label.format(goal=item.goal)
-        return f"{label} {titles[label]}" if label in titles else label
+        found = goals.get(item.section_code)
+        if found is None:
+            label = goal_label.format(goal=item.goal)
+            found = goals[item.section_code] = f"{label} {titles[label]}" if label in titles else label
+        return found
 
     by_goal, by_section = (list(table.values()) for table in
                            count_by(ws.plan, answers, goal_of, lambda item: item.section_label))
@@ -500,8 +531,8 @@ def write_count_table(sheet: BulkWorksheet, st: Styles, tmpl: Template, title: s
     first = row
     cell, number = sheet.style(st.cell), sheet.style(st.number)
 
-    def group_rows() -> Iterator[tuple[float, list[tuple[int, str | float, int]]]]:
-        for group in rows:
+    def group_rows(start: int, stop: int) -> Iterator[tuple[float, list[tuple[int, str | float, int]]]]:
+        for group in rows[start:stop]:
             values = [group.counts[s] for s in marks] + [group.total, group.blank]
             yield (fitted_height([(group.label, widths[0])]),
                    [(0, group.label, cell)] + [(c, value, number) for c, value in enumerate(values, start=1)])
@@ -513,7 +544,7 @@ def write_count_table(sheet: BulkWorksheet, st: Styles, tmpl: Template, title: s
         sheet.add_rows(first, first + len(rows) - 1, len(headers) - 1, group_rows)
         row = first + len(rows)
     else:
-        for height, cells in group_rows():
+        for height, cells in group_rows(0, len(rows)):
             for c, value, _ in cells:
                 if isinstance(value, str):
                     sheet.write_string(row, c, value, st.cell)

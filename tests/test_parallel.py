@@ -102,3 +102,29 @@ def test_a_large_plans_report_written_through_temporary_files_is_the_same_bytes(
     consolidate(ws, workers=1)
     assert outputs(ws) == in_memory
     assert not list(ws.output.glob("*.tmp"))
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="the report's rows go to workers only where they fork")
+def test_report_rows_measured_and_written_on_workers_are_the_same_bytes(busy_inbox, monkeypatch):
+    """別紙1's rows are measured and serialised on workers for a long plan (issue 9): tasks
+    made tiny here, so the sample's plan is split over both workers, in many pieces."""
+    from nakano_xl import report
+    from nakano_xl.xlsx import bulk
+
+    ws = busy_inbox
+    consolidate(ws, workers=1)
+    serial = outputs(ws)
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(report, "MEASURE_SECTIONS", 2)
+    monkeypatch.setattr(workers, "start_method", lambda: "fork")
+    calls = []
+    real = workers.ProcessPoolExecutor
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("max_workers"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", counted)
+    consolidate(ws, workers=2)
+    assert outputs(ws) == serial
+    assert len(calls) >= 3 and set(calls) == {2}  # the inbox, the measuring and the rows: on workers

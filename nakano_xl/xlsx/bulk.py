@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import xlsxwriter.format
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
+
+from ..workers import pmap, start_method
 
 # One data row: its height in points, and its cells in column order as (column, value, style).
 # The style is a number from `BulkWorksheet.style`.
@@ -61,7 +64,7 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
 
     def __init__(self) -> None:
         super().__init__()
-        self._blocks: list[tuple[int, int, Callable[[], Iterable[Row]]]] = []
+        self._blocks: list[tuple[int, int, Callable[[int, int], Iterable[Row]], int | None]] = []
         self._styles: dict[int, int] = {}
         self._shared: dict[str, int] = {}
 
@@ -87,17 +90,24 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         if _ESCAPE_LIKE.search(text):
             self._shared[text] = self.str_table._get_shared_string_index(text)
 
-    def add_rows(self, first_row: int, last_row: int, last_col: int, rows: Callable[[], Iterable[Row]]) -> None:
-        """Rows ``first_row``…``last_row`` (0-based) come from ``rows()``, called once when the
-        workbook is closed; it must give exactly that many rows. A cell's value is a text or
-        a number. Ranges are added top to bottom."""
+    def add_rows(self, first_row: int, last_row: int, last_col: int, rows: Callable[[int, int], Iterable[Row]],
+                 *, workers: int | None = 1) -> None:
+        """Rows ``first_row``…``last_row`` (0-based) come from ``rows(start, stop)``, the rows
+        ``start``…``stop - 1`` of the range counted from 0, called when the workbook is
+        closed; together the calls give exactly that many rows. A cell's value is a text or a
+        number. Ranges are added top to bottom.
+
+        ``workers``: processes that serialise the rows (`nakano_xl.workers`; None: as many as
+        there are CPUs for a long range). Only where workers fork: ``rows`` is a closure over
+        the report's data, which a spawned worker would have to be sent whole.
+        """
         if last_row < first_row:
             return
         if self._blocks and self._blocks[-1][1] >= first_row:
             raise ValueError(f"bulk rows from {first_row} overlap or precede rows added before")
         self._check_dimensions(first_row, 0)
         self._check_dimensions(last_row, last_col)
-        self._blocks.append((first_row, last_row, rows))
+        self._blocks.append((first_row, last_row, rows, workers))
 
     def merge_cells(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
         """Merge a range of the bulk rows; its cells' text and style come from the rows (the
@@ -108,7 +118,7 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         if not self._blocks:
             super()._write_rows()
             return
-        inside = [r for r in (*self.table, *self.row_info) if any(a <= r <= b for a, b, _ in self._blocks)]
+        inside = [r for r in (*self.table, *self.row_info) if any(a <= r <= b for a, b, *_ in self._blocks)]
         if inside:
             raise ValueError(f"row {min(inside)} was written with xlsxwriter inside bulk rows")
         # xlsxwriter's loop runs from dim_rowmin to dim_rowmax: it is given the ranges between
@@ -117,11 +127,11 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         high: int = self.dim_rowmax  # type: ignore[has-type]
         at = low
         try:
-            for first, last, rows in self._blocks:
+            for first, last, rows, workers in self._blocks:
                 if at < first:
                     self.dim_rowmin, self.dim_rowmax = at, first - 1
                     super()._write_rows()
-                self._write_block(first, last, rows)
+                self._write_block(first, last, rows, workers)
                 at = last + 1
             if at <= high:
                 self.dim_rowmin, self.dim_rowmax = at, high
@@ -129,31 +139,58 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         finally:
             self.dim_rowmin, self.dim_rowmax = low, high
 
-    def _write_block(self, first: int, last: int, rows: Callable[[], Iterable[Row]]) -> None:
-        write = self.fh.write
-        shared = self._shared
+    def _write_block(self, first: int, last: int, rows: Callable[[int, int], Iterable[Row]],
+                     workers: int | None) -> None:
+        count = last - first + 1
+        state = _Serializer(rows, first, [xl_col_to_name(c) for c in range(self.dim_colmax + 1)], self._shared)
+        spans = [(start, min(start + CHUNK_ROWS, count)) for start in range(0, count, CHUNK_ROWS)]
+        if start_method() != "fork":
+            workers = 1
+        for xml in pmap(_serialize, spans, state=state, workers=workers):
+            self.fh.write(xml)
+
+
+# Rows serialised per task on workers: ~2.5 MB of XML, and a nation-wide 別紙1 in 200 tasks.
+CHUNK_ROWS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Serializer:
+    rows: Callable[[int, int], Iterable[Row]]
+    first: int  # the 0-based sheet row of the range's first row
+    names: list[str]  # column letters
+    shared: dict[str, int]  # texts written as shared strings (see share)
+
+    def xml(self, start: int, stop: int) -> str:
+        """Rows ``start``…``stop - 1`` of the range as ``<row>`` elements."""
+        shared, names = self.shared, self.names
         special = _SPECIAL.search
         short = CELL_TEXT_MAX // 2  # this many characters always fit a cell
-        names = [xl_col_to_name(c) for c in range(self.dim_colmax + 1)]
-        written = 0
-        for written, (height, cells) in enumerate(rows(), 1):
-            n = str(first + written)
-            parts = [f'<row r="{n}" ht="{height:.16g}" customHeight="1">']
+        out: list[str] = []
+        written = start
+        for height, cells in self.rows(start, stop):
+            written += 1
+            n = str(self.first + written)
+            out.append(f'<row r="{n}" ht="{height:.16g}" customHeight="1">')
             for col, value, style in cells:
                 if not isinstance(value, str):
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}"><v>{_number(value)}</v></c>')
+                    out.append(f'<c r="{names[col]}{n}" s="{style}"><v>{_number(value)}</v></c>')
                 elif not value:
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}"/>')
+                    out.append(f'<c r="{names[col]}{n}" s="{style}"/>')
                 elif value in shared:
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="s"><v>{shared[value]}</v></c>')
+                    out.append(f'<c r="{names[col]}{n}" s="{style}" t="s"><v>{shared[value]}</v></c>')
                 else:
                     body = value if len(value) <= short and special(value) is None else cell_text(value)
                     space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
-                    parts.append(f'<c r="{names[col]}{n}" s="{style}" t="inlineStr"><is><t{space}>{body}</t></is></c>')
-            parts.append("</row>")
-            write("".join(parts))
-        if written != last - first + 1:
-            raise ValueError(f"bulk rows: {written} written, {last - first + 1} announced")
+                    out.append(f'<c r="{names[col]}{n}" s="{style}" t="inlineStr"><is><t{space}>{body}</t></is></c>')
+            out.append("</row>")
+        if written != stop:
+            raise ValueError(f"bulk rows: {written - start} written, {stop - start} announced")
+        return "".join(out)
+
+
+def _serialize(state: _Serializer, span: tuple[int, int]) -> str:
+    return state.xml(*span)
 
 
 def _number(value: float) -> str:

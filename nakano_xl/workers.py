@@ -23,8 +23,6 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +91,10 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
         for task in tasks:
             yield func(state, task)
         return
+    # Imported here: a small run (a ward's consolidate, `check`) never starts a worker.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pickled = method != "fork"
     shared = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL) if pickled else state
     # Chunks big enough to keep the pipes quiet, small enough to share the work evenly.

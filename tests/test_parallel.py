@@ -118,13 +118,15 @@ def test_report_rows_measured_and_written_on_workers_are_the_same_bytes(busy_inb
     monkeypatch.setattr(report, "MEASURE_SECTIONS", 2)
     monkeypatch.setattr(workers, "start_method", lambda: "fork")
     calls = []
-    real = workers.ProcessPoolExecutor
+    import concurrent.futures
+
+    real = concurrent.futures.ProcessPoolExecutor
 
     def counted(*args, **kwargs):
         calls.append(kwargs.get("max_workers"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(workers, "ProcessPoolExecutor", counted)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
     consolidate(ws, workers=2)
     assert outputs(ws) == serial
     assert len(calls) >= 3 and set(calls) == {2}  # the inbox, the measuring and the rows: on workers

@@ -259,6 +259,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "セルにコメント（メモ）があります（「{value}」）。コメントは取り込んでいません。回答であれば回答欄に記入するよう依頼してください。",
     ),
+    "cell.too_long": (
+        Severity.WARNING,
+        "{label}が{length}文字あり、Excelの1セルに入る32,767文字を超えています。別紙1のセルには先頭の32,767文字だけを載せ、"
+        "全文は answers の CSV に残しました。要約を依頼してください。",
+    ),
     "cell.error_value": (
         Severity.ERROR,
         "{label}がエラー値「{value}」です。空欄として扱います。",

@@ -14,6 +14,7 @@ import pytest
 
 from nakano_xl.fill import fill_workbook
 
+from .helpers import read_csv
 from .intake_kit import (
     GOOD,
     assert_landed,
@@ -251,4 +252,19 @@ def test_shared_string_runs_are_read_without_their_furigana(tmp_path, monkeypatc
     result = run(ws)
     assert codes(result, FILE) == []
     assert report_answers(ws)["T4"]["results_to_date"] == "研修を実施 "  # as typed, the space too
+    assert_landed(ws, others_than(VICTIM))
+
+
+def test_a_text_longer_than_a_cell_is_cut_in_the_report_only_and_said_so(tmp_path):
+    """A file written by a program can hold more than Excel's 32,767 characters in a cell: the
+    report's cell can only show that many; the answers CSV keeps the whole text."""
+    ws, _, files = returned(tmp_path)
+    text = "研修を実施した。" * 5_000  # 40,000 characters
+    replace_cell(files[VICTIM], "回答", "E5", inline(text))
+    result = run(ws)
+    assert codes(result, FILE) == [("cell.too_long", FILE, "E5")]
+    assert "40,000文字" in next(f.message for f in result.findings if f.code == "cell.too_long")
+    assert report_answers(ws)["T4"]["results_to_date"] == text[:32_767]
+    rows = {r["item_id"]: r for r in read_csv(ws.output / f"answers_{ws.year.code}.csv")}
+    assert rows["T4"]["results_to_date"] == text
     assert_landed(ws, others_than(VICTIM))

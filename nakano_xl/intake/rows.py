@@ -35,7 +35,7 @@ from ..layout import (
 from ..model import ANSWER_FIELDS, Answer, FiscalYear, Plan
 from ..template import Template
 from ..validate import RowInput, check_row, clean_text
-from ..xlsx.cells import a1, split_range
+from ..xlsx.cells import a1, split_range, too_long_for_a_cell
 from ..xlsx.reader import Cell, Sheet, SheetRef, XlsxFile, is_external_formula
 from .submission import Submission
 
@@ -215,10 +215,13 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
                     continue
                 texts[key], found = cell_text(cell, label, at, {**where, "item_id": item_id})
                 yield from found
+            for key, col, label in answer_cols:
+                if too_long_for_a_cell(texts[key]):
+                    yield finding("cell.too_long", cell=cells[key], item_id=item_id, label=label,
+                                  length=f"{len(texts[key]):,}", **where)
             answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
                                       department=r.department)
             sub.answers[item_id] = answer
-            sub.cells[item_id] = cells
             yield from found
         elif item_id:
             foreign.append(row)
@@ -387,18 +390,20 @@ def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[
     numbered instructions, the legend) with this year's and this department's words; a cell
     whose text is none of them was typed by someone.
     """
-    patterns = instruction_patterns(r)
+    literal, patterns = instruction_patterns(r)
     sheet = book.read_sheet(ref)
     yield from beyond_limits(book, sheet, where)
     for (row, col), cell in sorted(sheet.cells.items()):
-        if typed(cell) and not any(p.fullmatch(cell.text) for p in patterns):
+        if typed(cell) and cell.text not in literal and not any(p.fullmatch(cell.text) for p in patterns):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
     for cell in sheet.outside:
         yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
 
 
-def instruction_patterns(r: Reading) -> list[re.Pattern[str]]:
-    """The texts of the 記入要領 sheet, as patterns: placeholders not known here match anything."""
+def instruction_patterns(r: Reading) -> tuple[set[str], list[re.Pattern[str]]]:
+    """The texts of the 記入要領 sheet: those known whole here as texts, the others as patterns
+    (a placeholder not known here matches anything). Compiling every text for every file cost
+    a tenth of reading a ward's returns: each department's words make new patterns."""
     spec = r.template.input
     texts = [spec["instructions_title"], spec["deadline_line"], *spec["instructions"], spec["legend_heading"],
              *spec.get("reference_instructions", ()), *spec.get("kpi_instructions", ())]
@@ -406,12 +411,17 @@ def instruction_patterns(r: Reading) -> list[re.Pattern[str]]:
     known = {"plan_title": r.template.plan_title, "department": r.department, **r.words}
     if r.year is not None:
         known.update(r.year.words())
+    whole: set[str] = set()
     out = []
     for text in texts:
+        parts = list(string.Formatter().parse(text))
+        if all(name is None or name in known for _, name, _, _ in parts):
+            whole.add("".join(literal + (known[name] if name is not None else "") for literal, name, _, _ in parts))
+            continue
         pattern = ""
-        for literal, name, _, _ in string.Formatter().parse(text):
+        for literal, name, _, _ in parts:
             pattern += re.escape(literal)
             if name is not None:
                 pattern += re.escape(known[name]) if name in known else ".*"
         out.append(re.compile(pattern, re.DOTALL))
-    return out
+    return whole, out

@@ -20,7 +20,6 @@ class Submission:
     meta: Metadata
     saved_at: dt.datetime | None
     answers: dict[str, Answer] = field(default_factory=dict)  # item id → answer as read
-    cells: dict[str, dict[str, str]] = field(default_factory=dict)  # item id → field → A1
     findings: list[Finding] = field(default_factory=list)
     used: bool = True  # False when superseded by a later file of the same department
     kpi_values: dict[str, str] = field(default_factory=dict)  # KPI id → the year's actual as typed

@@ -25,6 +25,7 @@ import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
 from ..workers import pmap, start_method
+from .cells import CELL_TEXT_MAX, too_long_for_a_cell
 
 # One data row: its height in points, and its cells in column order as (column, value, style).
 # The style is a number from `BulkWorksheet.style`.
@@ -36,13 +37,11 @@ _SPECIAL = re.compile("[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _ESCAPE_LIKE = re.compile("_x[0-9a-fA-F]{4}_")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-# Excel's limit for the text of one cell, in UTF-16 code units.
-CELL_TEXT_MAX = 32_767
 
 
 def cell_text(text: str) -> str:
     """``text`` as the content of an inline string's ``<t>``, escaped as Excel escapes it."""
-    if len(text) > CELL_TEXT_MAX // 2 and len(text.encode("utf-16-le")) > 2 * CELL_TEXT_MAX:
+    if too_long_for_a_cell(text):  # (intake reported it: cell.too_long)
         text = truncate_utf16(text)
     if not _SPECIAL.search(text):
         return text

@@ -6,6 +6,14 @@ import functools
 import re
 
 _A1 = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})")
+# Excel's limit for the text of one cell, in UTF-16 code units.
+CELL_TEXT_MAX = 32_767
+
+
+def too_long_for_a_cell(text: str) -> bool:
+    """Whether ``text`` is longer than Excel keeps in one cell (a file written by a program can
+    hold more; Excel and xlsxwriter cut it)."""
+    return len(text) > CELL_TEXT_MAX // 2 and len(text.encode("utf-16-le")) > 2 * CELL_TEXT_MAX
 
 
 @functools.lru_cache(maxsize=1024)  # a few columns, asked for every cell of every file

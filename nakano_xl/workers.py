@@ -18,7 +18,6 @@ the tasks without a result are then run here, as without workers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import sys
@@ -41,7 +40,9 @@ def cpus() -> int:
 
 def start_method() -> str:
     """``fork`` where it is available and safe (Linux), else ``spawn`` (Windows, macOS)."""
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+    # (os.fork rather than multiprocessing's list: multiprocessing is imported only when a pool
+    # starts, which `check` and a small consolidation never do.)
+    if sys.platform.startswith("linux") and hasattr(os, "fork"):
         return "fork"
     return "spawn"
 
@@ -92,6 +93,7 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
             yield func(state, task)
         return
     # Imported here: a small run (a ward's consolidate, `check`) never starts a worker.
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 

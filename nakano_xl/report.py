@@ -328,8 +328,8 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     # Measured on workers for a long plan (3 million cells at nation scale), where they fork.
     measure = _Measure(sections, [(k, widths[k]) for k in keys if k != "section"], widths["section"])
     spans = [(a, min(a + MEASURE_SECTIONS, len(sections))) for a in range(0, len(sections), MEASURE_SECTIONS)]
-    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers if start_method() == "fork" else 1)
-                for m in part]
+    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers if start_method() == "fork" else 1,
+                                   here=True) for m in part]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
     first = head + 1

@@ -129,4 +129,22 @@ def test_report_rows_measured_and_written_on_workers_are_the_same_bytes(busy_inb
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
     consolidate(ws, workers=2)
     assert outputs(ws) == serial
-    assert len(calls) >= 3 and set(calls) == {2}  # the inbox, the measuring and the rows: on workers
+    # The inbox on two workers; the measuring and the rows on one worker and this process.
+    assert calls == [2, 1, 1]
+
+
+def _pid_of(state, task):
+    import os
+
+    return task, os.getpid()
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="fork only")
+def test_pmap_here_runs_the_first_share_in_this_process_and_keeps_the_order():
+    import os
+
+    results = list(workers.pmap(_pid_of, list(range(20)), state=None, workers=2, method="fork", here=True))
+    assert [task for task, _ in results] == list(range(20))
+    pids = [pid for _, pid in results]
+    assert pids[:10] == [os.getpid()] * 10
+    assert os.getpid() not in pids[10:] and len(set(pids[10:])) == 1

@@ -145,7 +145,7 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         spans = [(start, min(start + CHUNK_ROWS, count)) for start in range(0, count, CHUNK_ROWS)]
         if start_method() != "fork":
             workers = 1
-        for xml in pmap(_serialize, spans, state=state, workers=workers):
+        for xml in pmap(_serialize, spans, state=state, workers=workers, here=True):
             self.fh.write(xml)
 
 

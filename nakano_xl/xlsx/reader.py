@@ -9,15 +9,16 @@ to `CACHE_BYTES` a file), so reading a part afterwards does not inflate it again
 ``count`` attributes or ``max_row``.
 
 Why not openpyxl or calamine here (NOTES-clients.md): openpyxl needs ``max_row`` loops and
-hangs on bombs; calamine aborts the whole process on some hostile files. A zip +
-ElementTree reader is 4× faster than openpyxl read-only and gives what intake needs that
-the others hide: formulas *and* cached values, cell protection, merged ranges, validations,
-comments.
+hangs on bombs; calamine aborts the whole process on some hostile files. A zip + expat
+reader is 4× faster than openpyxl read-only and gives what intake needs that the others hide:
+formulas *and* cached values, cell protection, merged ranges, validations, comments.
 
 XML safety: every part is scanned for ``<!DOCTYPE``/``<!ENTITY`` chunk by chunk as it is
 inflated, before the C parser sees it (no DTD means no entity expansion and no external
 fetch), and the small parts go through defusedxml as well. Sheets and shared strings use
-the C parser directly because defusedxml's pure-Python path costs 1.2–1.6× on the bulk.
+expat directly (told not to read parameter entities besides), streamed into callbacks, or a
+department's shared strings through ElementTree's C tree builder: defusedxml's Python layer
+costs 1.2–1.6× on the bulk.
 openpyxl is used elsewhere (feedback copies, tests) on files that passed here; `require_safe_xml`
 checks at start-up that it parses through defusedxml too.
 """

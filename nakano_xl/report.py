@@ -30,7 +30,7 @@ from .intake import Submission
 from .model import Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
-from .workers import pmap, start_method
+from .workers import pmap
 from .workspace import Workspace
 from .xlsx.bulk import BulkWorksheet
 from .xlsx.measure import height_of, max_lines
@@ -325,11 +325,10 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             sections[-1].append(row)
         else:
             sections.append([row])
-    # Measured on workers for a long plan (3 million cells at nation scale), where they fork.
+    # Measured on a worker and here for a long plan (3 million cells at nation scale).
     measure = _Measure(sections, [(k, widths[k]) for k in keys if k != "section"], widths["section"])
     spans = [(a, min(a + MEASURE_SECTIONS, len(sections))) for a in range(0, len(sections), MEASURE_SECTIONS)]
-    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers if start_method() == "fork" else 1,
-                                   here=True) for m in part]
+    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers, here=True) for m in part]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
     first = head + 1

@@ -86,18 +86,20 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     ``here``: this process is one of the ``workers`` and runs the first share of the tasks
     itself while the others run the rest. For work on data this process has just built (the
     report's rows): a forked worker copies every page of it that it touches, so one worker
-    fewer is half the copies at the same speed (issue 9: 750 MB at nation scale).
+    fewer means fewer copies at the same speed (issue 9: the nation peak 1,968 → 1,768–1,832
+    MB). Such data is often a closure, or too big to send whole to spawned workers, so with
+    ``here`` the tasks run in this process alone wherever workers do not fork.
 
     ``func`` must be a module-level function (workers import it by name).
     """
     method = method or start_method()
     if workers is None:
         workers = default_workers(len(tasks), method)
-    if workers <= 1 or len(tasks) < 2 or (method != "fork" and not can_spawn()):
+    if workers <= 1 or len(tasks) < 2 or (method != "fork" and (here or not can_spawn())):
         for task in tasks:
             yield func(state, task)
         return
-    # Imported here: a small run (a ward's consolidate, `check`) never starts a worker.
+    # Imported here: `check` and a small run never start a worker.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool

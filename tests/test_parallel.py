@@ -148,3 +148,10 @@ def test_pmap_here_runs_the_first_share_in_this_process_and_keeps_the_order():
     pids = [pid for _, pid in results]
     assert pids[:10] == [os.getpid()] * 10
     assert os.getpid() not in pids[10:] and len(set(pids[10:])) == 1
+
+
+def test_pmap_here_runs_everything_in_this_process_where_workers_would_be_spawned():
+    import os
+
+    results = list(workers.pmap(_pid_of, list(range(20)), state=None, workers=2, method="spawn", here=True))
+    assert results == [(task, os.getpid()) for task in range(20)]

@@ -24,7 +24,7 @@ import xlsxwriter.format
 import xlsxwriter.worksheet
 from xlsxwriter.utility import xl_col_to_name
 
-from ..workers import pmap, start_method
+from ..workers import pmap
 from .cells import CELL_TEXT_MAX, too_long_for_a_cell
 
 # One data row: its height in points, and its cells in column order as (column, value, style).
@@ -97,8 +97,8 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         number. Ranges are added top to bottom.
 
         ``workers``: processes that serialise the rows (`nakano_xl.workers`; None: as many as
-        there are CPUs for a long range). Only where workers fork: ``rows`` is a closure over
-        the report's data, which a spawned worker would have to be sent whole.
+        there are CPUs for a long range), this one among them (`pmap` with ``here``, so only
+        where workers fork: ``rows`` is a closure over the report's data).
         """
         if last_row < first_row:
             return
@@ -143,8 +143,6 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         count = last - first + 1
         state = _Serializer(rows, first, [xl_col_to_name(c) for c in range(self.dim_colmax + 1)], self._shared)
         spans = [(start, min(start + CHUNK_ROWS, count)) for start in range(0, count, CHUNK_ROWS)]
-        if start_method() != "fork":
-            workers = 1
         for xml in pmap(_serialize, spans, state=state, workers=workers, here=True):
             self.fh.write(xml)
 

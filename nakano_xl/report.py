@@ -389,7 +389,6 @@ def _measure(state: _Measure, span: tuple[int, int]) -> list[tuple[list[float], 
     return state.heights(*span)
 
 
-
 # --- 集計 --------------------------------------------------------------------------------
 
 

@@ -211,14 +211,14 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
                 at = cells[key] = a1(row, col)
                 cell = sheet.get(row, col)
                 if cell is None or (cell.formula is None and cell.kind != "error"):  # typed text: nothing to say
-                    texts[key] = cell.text if cell is not None else ""
-                    continue
-                texts[key], found = cell_text(cell, label, at, {**where, "item_id": item_id})
-                yield from found
-            for key, col, label in answer_cols:
-                if too_long_for_a_cell(texts[key]):
-                    yield finding("cell.too_long", cell=cells[key], item_id=item_id, label=label,
-                                  length=f"{len(texts[key]):,}", **where)
+                    text = cell.text if cell is not None else ""
+                else:
+                    text, found = cell_text(cell, label, at, {**where, "item_id": item_id})
+                    yield from found
+                texts[key] = text
+                if too_long_for_a_cell(text):
+                    yield finding("cell.too_long", cell=at, item_id=item_id, label=label,
+                                  length=f"{len(text):,}", **where)
             answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
                                       department=r.department)
             sub.answers[item_id] = answer

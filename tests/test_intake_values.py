@@ -229,7 +229,7 @@ def test_shared_string_runs_are_read_without_their_furigana(tmp_path, monkeypatc
     from nakano_xl.xlsx import reader
 
     if path == "streamed":
-        monkeypatch.setattr(reader, "SMALL_STRINGS_BYTES", 0)
+        monkeypatch.setattr(reader, "SMALL_PART_BYTES", 0)
     ws, _, files = returned(tmp_path)
     si = ('<si><r><rPr><b/></rPr><t>研修</t></r><r><t xml:space="preserve">を実施 </t></r>'
           '<rPh sb="0" eb="2"><t>ケンシュウ</t></rPh><phoneticPr fontId="1"/></si>')

@@ -118,7 +118,7 @@ def progress_bar(label: str, quiet: bool, *, then: str | None = None) -> Iterato
 
 def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                        help="並行して処理するプロセス数（回答票の作成・読み取り、大きな別紙1の行）。"
+                        help="並行して処理するプロセス数（回答票の作成・読み取り、大きな調査の出力ファイル）。"
                              "既定: 件数が多いときはCPUの数、少ないときは1。結果は何個でも同じです。")(f)
 
 

@@ -30,7 +30,6 @@ from .intake import Submission
 from .model import Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
-from .workers import pmap
 from .workspace import Workspace
 from .xlsx.bulk import BulkWorksheet
 from .xlsx.measure import height_of, max_lines
@@ -132,21 +131,18 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None,
-                 workers: int | None = 1) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
     ``kpis``: the KPI table with the actuals the departments reported (default: the table as is).
-    ``workers``: processes that measure and write 別紙1's rows (`nakano_xl.workers`; None: one
-    per CPU for a long plan); the bytes are the same whatever the number.
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title,
                                     in_memory=len(ws.plan) < PARTS_ON_DISK_ROWS)
     styles = Styles(workbook, tmpl.report["font"])
-    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics, workers=workers)
+    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
     write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
     comparison = compare_years(ws, answers)
     if review and comparison is not None:  # for the coordinator: not part of what is published
@@ -292,8 +288,7 @@ def paginate(sections: list[tuple[list[float], float]], room: float) -> Layout:
 
 
 def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL, *,
-                        workers: int | None = 1) -> Layout:
+                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL) -> Layout:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.report["sheet"], worksheet_class=BulkWorksheet)
     widths = {c.key: c.width for c in tmpl.columns}
@@ -325,10 +320,10 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             sections[-1].append(row)
         else:
             sections.append([row])
-    # Measured on a worker and here for a long plan (3 million cells at nation scale).
-    measure = _Measure(sections, [(k, widths[k]) for k in keys if k != "section"], widths["section"])
-    spans = [(a, min(a + MEASURE_SECTIONS, len(sections))) for a in range(0, len(sections), MEASURE_SECTIONS)]
-    measured = [m for part in pmap(_measure, spans, state=measure, workers=workers, here=True) for m in part]
+    row_cols = [(k, widths[k]) for k in keys if k != "section"]
+    measured = [([fitted_height([(r.cells[k], w) for k, w in row_cols]) for r in section],
+                 fitted_height([(section[0].cells["section"], widths["section"])]))  # once per section
+                for section in sections]
     layout = paginate(measured, page_room(list(widths.values())) - sum(title_rows))
 
     first = head + 1
@@ -355,7 +350,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             if "_x" in text:
                 sheet.share(text)
     if rows:
-        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows, workers=workers)
+        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows)
     for top, bottom in layout.blocks:
         if bottom > top:
             sheet.merge_cells(first + top, section_col, first + bottom, section_col)
@@ -368,25 +363,6 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
 
 
 ANSWER_KEYS = frozenset(Answer().cells())
-MEASURE_SECTIONS = 500  # sections measured per task on workers
-
-
-@dataclass(frozen=True, slots=True)
-class _Measure:
-    sections: list[list[ProgressRow]]
-    row_cols: list[tuple[str, float]]  # (key, width) of the cells measured per row
-    section_width: float  # the section cell is measured once per section
-
-    def heights(self, start: int, stop: int) -> list[tuple[list[float], float]]:
-        """(row heights, label height) of sections ``start``…``stop - 1``."""
-        cols = self.row_cols
-        return [([fitted_height([(r.cells[k], w) for k, w in cols]) for r in rows],
-                 fitted_height([(rows[0].cells["section"], self.section_width)]))
-                for rows in self.sections[start:stop]]
-
-
-def _measure(state: _Measure, span: tuple[int, int]) -> list[tuple[list[float], float]]:
-    return state.heights(*span)
 
 
 # --- 集計 --------------------------------------------------------------------------------

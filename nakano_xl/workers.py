@@ -84,11 +84,11 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     (None: `default_workers` for this many tasks).
 
     ``here``: this process is one of the ``workers`` and runs the first share of the tasks
-    itself while the others run the rest. For work on data this process has just built (the
-    report's rows): a forked worker copies every page of it that it touches, so one worker
-    fewer means fewer copies at the same speed (issue 9: the nation peak 1,968 → 1,768–1,832
-    MB). Such data is often a closure, or too big to send whole to spawned workers, so with
-    ``here`` the tasks run in this process alone wherever workers do not fork.
+    itself while the others run the rest. For work on data this process has just built (a
+    consolidation's outputs): a forked worker copies every page of it that it touches, so one
+    worker fewer means fewer copies at the same speed. Such data is too big to send whole to
+    spawned workers, so with ``here`` the tasks run in this process alone wherever workers do
+    not fork.
 
     ``func`` must be a module-level function (workers import it by name).
     """

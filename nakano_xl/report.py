@@ -382,24 +382,27 @@ class CountRow:
 def count_by(plan: Plan, answers: dict[str, Answer], *keys: Callable[[Item], str]) -> list[dict[str, CountRow]]:
     """Status counts of the answered items grouped by each of ``keys``, groups in plan order:
     one table per key, from one pass over the plan (400,000 items at nation scale)."""
-    tables: list[dict[str, tuple[dict[Status, int], list[int]]]] = [{} for _ in keys]
+    marks = list(Status)
+    slot_of = {status: n for n, status in enumerate(marks)}
+    blank = len(marks)
+    # Per group one list: a count per mark, then the blanks. Indexed, not keyed by Status: an
+    # enum member hashes in Python, and this is millions of counts at nation scale.
+    tables: list[dict[str, list[int]]] = [{} for _ in keys]
     for item in plan:
-        status: Status | None = None
-        if not item.is_reprint:  # a 再掲 row is listed in its group, counted where it comes from
+        slot: int | None = None  # a 再掲 row is listed in its group, counted where it comes from
+        if not item.is_reprint:
             answer = answers.get(item.item_id)
             status = answer.status if answer is not None else None
+            slot = blank if status is None else slot_of[status]
         for key, groups in zip(keys, tables):
             group = key(item)
             found = groups.get(group)
             if found is None:  # (not setdefault: its default would be built for every item)
-                found = groups[group] = ({s: 0 for s in Status}, [0])
-            if item.is_reprint:
-                continue
-            if status is None:
-                found[1][0] += 1
-            else:
-                found[0][status] += 1
-    return [{k: CountRow(k, counts, blank[0]) for k, (counts, blank) in groups.items()} for groups in tables]
+                found = groups[group] = [0] * (blank + 1)
+            if slot is not None:
+                found[slot] += 1
+    return [{k: CountRow(k, dict(zip(marks, counts)), counts[blank]) for k, counts in groups.items()}
+            for groups in tables]
 
 
 def goal_titles(ws: Workspace) -> dict[str, str]:

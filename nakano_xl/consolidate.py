@@ -67,7 +67,7 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     kpis = merge_kpis(ws, inbox.submissions)
     result = Consolidation(merged.answers, counts, findings, inbox, merged, kpis)
     if write:
-        outputs = _Outputs(ws, result, department_statuses(ws, inbox.submissions, findings))
+        outputs = _Outputs(ws, result, department_statuses(ws, inbox.submissions, findings), workers)
         # The report takes most of the time: a worker writes the answers and the findings
         # meanwhile (forked, it has them already); a short plan is written here alone.
         both = 1 if len(ws.plan) < PARALLEL_OUTPUT_ROWS else min(2, cpus()) if workers is None else min(2, workers)
@@ -88,6 +88,7 @@ class _Outputs:
     ws: Workspace
     result: Consolidation
     statuses: list[DepartmentStatus]
+    workers: int | None
 
     @property
     def report(self) -> Path:
@@ -106,7 +107,7 @@ def _write_output(out: _Outputs, which: str) -> None:
     ws, result = out.ws, out.result
     if which == "report":
         write_atomically(out.report, write_report(ws, result.answers, result.counts, result.findings, out.statuses,
-                                                  kpis=result.kpis))
+                                                  kpis=result.kpis, workers=out.workers))
     else:
         write_text_atomically(out.findings, findings_json(result.findings))
         save_answers_csv(ws, result.answers, out.answers)

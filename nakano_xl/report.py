@@ -131,18 +131,21 @@ def header_row(ws: Workspace) -> int:
 
 def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status, int],
                  findings: list[Finding], statuses: list[DepartmentStatus], *,
-                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None) -> bytes:
+                 review: bool = True, metrics: ColumnMetrics = EXCEL, kpis: list[Kpi] | None = None,
+                 workers: int | None = 1) -> bytes:
     """The consolidated workbook as bytes.
 
     ``review=False`` leaves out 確認事項 and 提出状況: what is published (the PDF export)
     holds 別紙1 and 集計 only. ``metrics``: the program that will print it (`ColumnMetrics`).
     ``kpis``: the KPI table with the actuals the departments reported (default: the table as is).
+    ``workers``: processes that serialise and deflate 別紙1's rows (`BulkWorksheet.add_rows`;
+    None: one per CPU for a long plan); the bytes are the same whatever the number.
     """
     tmpl = ws.template
     workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title,
                                     in_memory=len(ws.plan) < PARTS_ON_DISK_ROWS)
     styles = Styles(workbook, tmpl.report["font"])
-    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
+    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics, workers=workers)
     write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
     comparison = compare_years(ws, answers)
     if review and comparison is not None:  # for the coordinator: not part of what is published
@@ -288,7 +291,8 @@ def paginate(sections: list[tuple[list[float], float]], room: float) -> Layout:
 
 
 def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: Styles,
-                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL) -> Layout:
+                        rows: list[ProgressRow], metrics: ColumnMetrics = EXCEL, *,
+                        workers: int | None = 1) -> Layout:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.report["sheet"], worksheet_class=BulkWorksheet)
     widths = {c.key: c.width for c in tmpl.columns}
@@ -350,7 +354,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
             if "_x" in text:
                 sheet.share(text)
     if rows:
-        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows)
+        sheet.add_rows(first, first + len(rows) - 1, id_col, data_rows, workers=workers)
     for top, bottom in layout.blocks:
         if bottom > top:
             sheet.merge_cells(first + top, section_col, first + bottom, section_col)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from nakano_xl.xlsx.bulk import CELL_TEXT_MAX, BulkWorksheet, cell_text
 from nakano_xl.xlsx.measure import line_count, max_lines
 from nakano_xl.xlsx.reader import Limits, XlsxFile
-from nakano_xl.xlsx.writer import COMPRESS_LEVEL, finish, new_workbook
+from nakano_xl.xlsx.writer import COMPRESS_LEVEL, crc32_combine, deflate, finish, new_workbook
 
 TEXTS = [
     "研修を2回実施した。",
@@ -158,11 +158,15 @@ def test_parts_are_deflated_at_the_fast_level(tmp_path):
     rows = [[f"{n}番目の取組を実施した。{'詳細' * (n % 7)}", str(n * 7919 % 1000)] for n in range(300)]
     path = build(tmp_path, rows)
     with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as z:
+        styles = z.getinfo("xl/styles.xml")
+        assert styles.compress_size == deflated_size(z.read(styles), COMPRESS_LEVEL)
         info = z.getinfo("xl/worksheets/sheet1.xml")
-        data = z.read(info)
+        data = z.read(info)  # (checks the CRC of the stretches put together)
     assert info.compress_type == zipfile.ZIP_DEFLATED
-    assert deflated_size(data, COMPRESS_LEVEL) != deflated_size(data, 6)
-    assert info.compress_size == deflated_size(data, COMPRESS_LEVEL)
+    assert deflated_size(data, COMPRESS_LEVEL) > deflated_size(data, 6) + 100
+    # The sheet is deflated in three stretches (the XML before the rows, the rows, the XML
+    # after), each on its own: about the size of level 1 in one go, not of level 6.
+    assert abs(info.compress_size - deflated_size(data, COMPRESS_LEVEL)) < 0.03 * deflated_size(data, COMPRESS_LEVEL)
 
 
 @given(st.lists(st.tuples(st.text(alphabet="あaｱ\n 漢", max_size=80), st.sampled_from([0.5, 1, 1.5, 2, 5, 10.5, 30])),
@@ -170,3 +174,31 @@ def test_parts_are_deflated_at_the_fast_level(tmp_path):
 def test_max_lines_is_the_most_any_cell_needs(cells, min_lines):
     # max_lines skips line_count for short cells: the same answer as asking every cell.
     assert max_lines(cells, min_lines) == max([min_lines] + [line_count(text, width) for text, width in cells])
+
+
+@given(st.binary(max_size=3000), st.binary(max_size=3000))
+def test_crc32_combine_gives_the_crc_of_both(a, b):
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_crc32_combine_over_a_long_stretch():
+    a, b = bytes(range(256)) * 9000, "行".encode() * 1_000_000
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+@given(st.lists(st.binary(max_size=2000), max_size=5), st.binary(max_size=200))
+def test_stretches_deflated_apart_are_one_deflate_stream(pieces, last):
+    """How 別紙1's rows reach the zip: each stretch deflated on its own (on a worker), the
+    stretches put one after another, the last one final."""
+    stretches = [deflate(piece) for piece in pieces] + [deflate(last, final=True)]
+    assert zlib.decompress(b"".join(s.data for s in stretches), -zlib.MAX_WBITS) == b"".join(pieces) + last
+
+
+def test_a_bulk_sheet_needs_nakano_xls_workbook(tmp_path):
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    sheet = workbook.add_worksheet("x", worksheet_class=BulkWorksheet)
+    sheet.add_rows(0, 0, 0, lambda a, b: iter([(15.0, [(0, "a", 0)])]))
+    with pytest.raises(TypeError, match="nakano_xl.xlsx.writer.Workbook"):
+        workbook.close()

@@ -104,14 +104,18 @@ def test_a_large_plans_report_written_through_temporary_files_is_the_same_bytes(
     assert not list(ws.output.glob("*.tmp"))
 
 
-@pytest.mark.skipif("fork" not in METHODS, reason="the outputs are written side by side only where workers fork")
-def test_outputs_written_by_a_worker_beside_the_report_are_the_same_bytes(busy_inbox, monkeypatch):
+@pytest.mark.skipif("fork" not in METHODS, reason="outputs and rows go to workers only where they fork")
+def test_outputs_and_rows_written_on_workers_are_the_same_bytes(busy_inbox, monkeypatch):
     """For a long plan a worker writes the answers CSV and findings.json while this process
-    writes the report (issue 9): the limit made tiny here, so the sample takes that path."""
+    writes the report, and 別紙1's rows are serialised and deflated here and on a worker
+    (issue 9): limits made tiny here, so the sample takes those paths, in many stretches."""
     import importlib
+
+    from nakano_xl.xlsx import bulk
 
     consolidate_module = importlib.import_module("nakano_xl.consolidate")  # (the package exports the function)
     ws = busy_inbox
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 3)
     consolidate(ws, workers=1)
     serial = outputs(ws)
     monkeypatch.setattr(consolidate_module, "PARALLEL_OUTPUT_ROWS", 0)
@@ -130,8 +134,9 @@ def test_outputs_written_by_a_worker_beside_the_report_are_the_same_bytes(busy_i
         path.unlink()
     consolidate(ws, workers=2)
     assert outputs(ws) == serial
-    # The inbox on two workers; the answers and the findings on one worker beside this process.
-    assert calls == [2, 1]
+    # The inbox on two workers; the answers and findings on one beside this process, which
+    # writes the report, 別紙1's rows on one worker and here.
+    assert calls == [2, 1, 1]
 
 
 def _pid_of(state, task):

@@ -7,7 +7,10 @@ report's time (issue 9). `BulkWorksheet` lets xlsxwriter write everything else a
 (the rows above, columns, merges, page setup, print titles) and writes the data rows itself,
 in order, as inline strings (``t="inlineStr"``, as xlsxwriter's own ``constant_memory`` mode
 does: no shared strings table to build or hold). The rows are produced when the part is
-written, at ``workbook.close()``, so they are never held as XML in memory.
+written, at ``workbook.close()``, in stretches of `CHUNK_ROWS` rows, each deflated on its own
+— here and on a worker for a long sheet — so they are never held as XML in memory; the part
+holds a marker where they go, and nakano_xl's `Workbook` (`xlsx.writer`) puts the deflated
+stretches into the part's zip entry as they are.
 
 The hooks are two of xlsxwriter's own worksheet methods (`_write_rows`) and attributes
 (``merge``, the dimension): tested by reading the report back (tests/test_bulk.py,

@@ -25,7 +25,7 @@ from .model import ANSWER_FIELDS, Answer, Kpi, Status
 from .plan import check_plan
 from .report import DepartmentStatus, department_statuses, write_report
 from .runtime import paused_gc
-from .workers import cpus, pmap
+from .workers import beside
 from .workspace import Workspace
 from .xlsx.writer import atomic_output, write_atomically, write_text_atomically
 
@@ -67,19 +67,20 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     kpis = merge_kpis(ws, inbox.submissions)
     result = Consolidation(merged.answers, counts, findings, inbox, merged, kpis)
     if write:
-        outputs = _Outputs(ws, result, department_statuses(ws, inbox.submissions, findings), workers)
-        # The report takes most of the time: a worker writes the answers and the findings
-        # meanwhile (forked, it has them already); a short plan is written here alone.
-        both = 1 if len(ws.plan) < PARALLEL_OUTPUT_ROWS else min(2, cpus()) if workers is None else min(2, workers)
-        for _ in pmap(_write_output, ["report", "tables"], state=outputs, workers=both, here=True):
-            pass
+        outputs = _Outputs(ws, result, department_statuses(ws, inbox.submissions, findings))
+        # The report takes most of the time: for a long plan a forked process writes the
+        # answers and the findings meanwhile (it has them already).
+        side = len(ws.plan) >= PARALLEL_OUTPUT_ROWS and workers != 1
+        with beside(_write_tables, outputs, enabled=side):
+            write_atomically(outputs.report, write_report(ws, merged.answers, counts, findings, outputs.statuses,
+                                                          kpis=kpis, workers=workers))
         result.outputs = [outputs.report, outputs.findings, outputs.answers]
     return result
 
 
-# From this many rows of plan on, the report and the other outputs are written side by side:
-# at nation scale (412,000 rows) that saves the ~2.5 s of the answers CSV and the findings; a
-# worker of a small run would cost more to start than it saves.
+# From this many rows of plan on, the answers and findings are written beside the report: at
+# nation scale (412,000 rows) that saves the ~2.5 s of the answers CSV and findings.json; for
+# a small run the process would cost more to start than it saves.
 PARALLEL_OUTPUT_ROWS = 50_000
 
 
@@ -88,7 +89,6 @@ class _Outputs:
     ws: Workspace
     result: Consolidation
     statuses: list[DepartmentStatus]
-    workers: int | None
 
     @property
     def report(self) -> Path:
@@ -103,14 +103,9 @@ class _Outputs:
         return self.ws.output / f"answers_{self.ws.year.code}.csv"
 
 
-def _write_output(out: _Outputs, which: str) -> None:
-    ws, result = out.ws, out.result
-    if which == "report":
-        write_atomically(out.report, write_report(ws, result.answers, result.counts, result.findings, out.statuses,
-                                                  kpis=result.kpis, workers=out.workers))
-    else:
-        write_text_atomically(out.findings, findings_json(result.findings))
-        save_answers_csv(ws, result.answers, out.answers)
+def _write_tables(out: _Outputs) -> None:
+    write_text_atomically(out.findings, findings_json(out.result.findings))
+    save_answers_csv(out.ws, out.result.answers, out.answers)
 
 
 def findings_json(findings: list[Finding]) -> str:

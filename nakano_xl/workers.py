@@ -22,6 +22,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,11 +85,11 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     (None: `default_workers` for this many tasks).
 
     ``here``: this process is one of the ``workers`` and runs the first share of the tasks
-    itself while the others run the rest. For work on data this process has just built (a
-    consolidation's outputs): a forked worker copies every page of it that it touches, so one
-    worker fewer means fewer copies at the same speed. Such data is too big to send whole to
-    spawned workers, so with ``here`` the tasks run in this process alone wherever workers do
-    not fork.
+    itself while the others run the rest. For work on data this process has just built (the
+    report's rows): a forked worker copies every page of it that it touches, so one worker
+    fewer means fewer copies at the same speed. Such data is often a closure, or too big to
+    send whole to spawned workers, so with ``here`` the tasks run in this process alone
+    wherever workers do not fork.
 
     ``func`` must be a module-level function (workers import it by name).
     """
@@ -129,3 +130,53 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
         executor.shutdown(wait=True, cancel_futures=True)
     for task in theirs[done:]:
         yield func(state, task)
+
+
+@contextmanager
+def beside(func: Callable[[Any], None], state: Any, *, enabled: bool = True) -> Iterator[None]:
+    """``func(state)`` in a forked process while the ``with`` block runs here; waited for when
+    the block ends, its error raised here. Unlike a pool's worker it exits as soon as it is
+    done, and the pages of this process it copied are freed at once (issue 9: a nation's
+    answers CSV is written this way while the report is made).
+
+    Where workers do not fork, or not ``enabled``, it runs here after the block; a process
+    that died without a word is run again here.
+    """
+    if not enabled or start_method() != "fork" or cpus() < 2:
+        yield
+        func(state)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_beside, args=(func, state, send), daemon=True)
+    process.start()
+    send.close()
+    try:
+        yield
+    finally:
+        try:
+            error = receive.recv()
+            ran = True
+        except EOFError:
+            error, ran = None, False
+        receive.close()
+        process.join()
+    if not ran:
+        func(state)
+    elif error is not None:
+        raise error
+
+
+def _run_beside(func: Callable[[Any], None], state: Any, send: Any) -> None:
+    try:
+        func(state)
+        send.send(None)
+    except BaseException as e:  # (sent to the parent, which raises it)
+        try:
+            send.send(e)
+        except Exception:  # an error that does not pickle: its text
+            send.send(RuntimeError(f"{type(e).__name__}: {e}"))
+    finally:
+        send.close()

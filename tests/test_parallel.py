@@ -106,8 +106,8 @@ def test_a_large_plans_report_written_through_temporary_files_is_the_same_bytes(
 
 @pytest.mark.skipif("fork" not in METHODS, reason="outputs and rows go to workers only where they fork")
 def test_outputs_and_rows_written_on_workers_are_the_same_bytes(busy_inbox, monkeypatch):
-    """For a long plan a worker writes the answers CSV and findings.json while this process
-    writes the report, and 別紙1's rows are serialised and deflated here and on a worker
+    """For a long plan a forked process writes the answers CSV and findings.json while this
+    one writes the report, and 別紙1's rows are serialised and deflated here and on a worker
     (issue 9): limits made tiny here, so the sample takes those paths, in many stretches."""
     import importlib
 
@@ -120,23 +120,52 @@ def test_outputs_and_rows_written_on_workers_are_the_same_bytes(busy_inbox, monk
     serial = outputs(ws)
     monkeypatch.setattr(consolidate_module, "PARALLEL_OUTPUT_ROWS", 0)
     monkeypatch.setattr(workers, "start_method", lambda: "fork")
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     calls = []
     import concurrent.futures
+    import multiprocessing.context
 
-    real = concurrent.futures.ProcessPoolExecutor
+    real_pool, real_start = concurrent.futures.ProcessPoolExecutor, multiprocessing.context.ForkProcess.start
 
     def counted(*args, **kwargs):
         calls.append(kwargs.get("max_workers"))
-        return real(*args, **kwargs)
+        return real_pool(*args, **kwargs)
+
+    def started(process):
+        if getattr(process, "_target", None) is workers._run_beside:  # (not a pool's worker)
+            calls.append("beside")
+        return real_start(process)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", started)
     for path in ws.output.iterdir():
         path.unlink()
     consolidate(ws, workers=2)
     assert outputs(ws) == serial
-    # The inbox on two workers; the answers and findings on one beside this process, which
-    # writes the report, 別紙1's rows on one worker and here.
-    assert calls == [2, 1, 1]
+    # The inbox on two workers; the answers and findings beside; 別紙1's rows on one worker
+    # and here.
+    assert calls == [2, "beside", 1]
+
+
+def _fail(state):
+    raise ValueError(f"書けません: {state}")
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="fork only")
+def test_beside_raises_the_error_of_its_process_here(monkeypatch):
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    ran = []
+    with pytest.raises(ValueError, match="書けません: x"), workers.beside(_fail, "x"):
+        ran.append("block")
+    assert ran == ["block"]
+
+
+def test_beside_runs_after_the_block_where_it_does_not_fork(monkeypatch):
+    monkeypatch.setattr(workers, "start_method", lambda: "spawn")
+    order = []
+    with workers.beside(order.append, "beside"):
+        order.append("block")
+    assert order == ["block", "beside"]
 
 
 def _pid_of(state, task):

@@ -4,6 +4,7 @@
     python benchmarks/run.py --scales ward,prefecture,nation   # all three (nation: ~25 min)
     python benchmarks/run.py --nation 500x200                  # a smaller nation (departments x rows)
     python benchmarks/run.py --keep /tmp/bench --reuse         # keep the generated files, reuse them
+    python benchmarks/run.py --scales nation --nation-repeat 2 # every nation step twice (median)
 
 For each scale it generates a synthetic survey (benchmarks/generate.py) and runs, each as a
 fresh process on the same files: ``nakano-xl distribute``, the bare xlsxwriter distribute,
@@ -205,6 +206,8 @@ def main() -> None:
     parser.add_argument("--nation", default="2000x200", help="departments x rows of the nation scale")
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs of every step (default: 5 for ward, 3 for prefecture, 1 for nation)")
+    parser.add_argument("--nation-repeat", type=int, default=None,
+                        help="runs of every step at nation scale (default: --repeat, else 1)")
     parser.add_argument("--keep", type=Path, help="keep the generated files here")
     parser.add_argument("--reuse", action="store_true", help="reuse the files generated earlier in --keep")
     parser.add_argument("--sweep", action="store_true",
@@ -224,7 +227,7 @@ def main() -> None:
     loads = []
     for name in args.scales.split(","):
         departments, rows = SCALES[name]
-        repeat = args.repeat or {"ward": 5, "prefecture": 3}.get(name, 1)
+        repeat = (args.nation_repeat if name == "nation" else None) or args.repeat or {"ward": 5, "prefecture": 3}.get(name, 1)
         before = os.getloadavg()[0]
         table[f"{name} ({departments} files x {rows} rows)"] = run_scale(name, departments, rows, work, repeat,
                                                                          args.reuse, env)

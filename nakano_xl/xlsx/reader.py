@@ -22,7 +22,7 @@ defusedxml's Python layer costs 1.2–1.6× on the bulk.
 A department's sheet (~100 KB) is checked whole by expat without callbacks, and when its rows
 are plain — cells as spreadsheet programs write values, no formula, no entity — they are
 read off the bytes with one regular expression and handed to the same handler as the stream,
-one call per cell instead of five (issue 9: a quarter of the time of a file). Its shared
+two calls per cell instead of five (issue 9: ~15% of the time of a file). Its shared
 strings likewise, or through ElementTree's C tree builder when they hold rich text.
 tests/test_reader_plain.py reads random sheets both ways.
 openpyxl is used elsewhere (feedback copies, tests) on files that passed here; `require_safe_xml`
@@ -952,7 +952,7 @@ def _sheet_pieces(data: bytes, opening: int,
                   h: _SheetHandler) -> list[bytes | Callable[[pyexpat.XMLParserType], None]]:
     """A well-formed sheet as `XlsxFile._parse` pieces: when its rows are plain (`_ROW_TOKENS`
     from ``<sheetData>`` at ``opening`` to ``</sheetData>``), the rows go to the handler as the
-    calls expat would make for them, but one per row and one per cell instead of five."""
+    calls expat would make for them, but two per cell instead of five."""
     first = opening + len(b"<sheetData>")
     last = data.find(b"</sheetData>", first)
     if opening < 0 or last < 0 or not data.startswith(b"<sheetData>", opening):

@@ -106,7 +106,6 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         as many as there are CPUs for a long range), this one among them (`pmap` with
         ``here``, so only where workers fork: ``rows`` is a closure over the report's data).
         The bytes are the same whatever the number: the rows are deflated in fixed stretches.
-
         """
         if last_row < first_row:
             return

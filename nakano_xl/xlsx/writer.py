@@ -12,7 +12,6 @@ import functools
 import io
 import os
 import re
-import struct
 import tempfile
 import zipfile
 import zlib
@@ -126,9 +125,13 @@ class _FastZipFile(zipfile.ZipFile):
 
     def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
               compresslevel: int | None = None) -> None:
-        # (xlsxwriter's parts on disk: a marker makes the part small, the check costs little)
-        if not (self.spliced and self._write_spliced(arcname, Path(filename).read_bytes())):
-            super().write(filename, arcname, compress_type, compresslevel)
+        """xlsxwriter's parts on disk (a long report), zipped as its in-memory parts are: the
+        same entry headers (1980-01-01, mode 0600) instead of the temporary file's time and
+        mode, so both paths give the same bytes on every machine. One part is read at a time
+        (at nation scale the largest is 集計's, ~35 MB: 別紙1's rows come deflated)."""
+        info = zipfile.ZipInfo(arcname, (1980, 1, 1, 0, 0, 0))
+        info.compress_type = self.compression
+        self.writestr(info, Path(filename).read_bytes(), compress_type, compresslevel)
 
     def _write_spliced(self, name: str, raw: bytes) -> bool:
         """Write the part ``raw`` with its markers replaced by their stretches; False when it
@@ -209,43 +212,7 @@ def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl
 
 def finish(workbook: xlsxwriter.Workbook, buffer: io.BytesIO) -> bytes:
     workbook.close()
-    if not workbook.in_memory:
-        _same_entry_headers(buffer)
     return buffer.getvalue()
-
-
-# What xlsxwriter's in-memory path gives every zip entry: 1980-01-01 00:00 and mode 0600.
-DOS_TIME, DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
-EXTERNAL_ATTR = 0o600 << 16
-CENTRAL_HEADER = b"PK\x01\x02"
-
-
-def _same_entry_headers(buffer: io.BytesIO) -> None:
-    """Give the entries of a workbook whose parts went through temporary files the headers the
-    in-memory path gives them, so both paths write the same bytes on every machine.
-
-    xlsxwriter zips those parts with the temporary file's timestamp (31/1/1980 in local time)
-    and its stat mode (a regular file's bits, which differ on Windows); the entries' data is
-    the same. Patched in place: the local header's time and date (bytes 10–13), the central
-    directory's time and date (12–15) and external attributes (38–41).
-    """
-    view = buffer.getbuffer()
-    try:
-        with zipfile.ZipFile(io.BytesIO(view)) as z:
-            entries = z.infolist()
-            start = z.start_dir  # type: ignore[attr-defined]
-        for info in entries:
-            struct.pack_into("<HH", view, info.header_offset + 10, DOS_TIME, DOS_DATE)
-        at = start
-        for _ in entries:
-            if bytes(view[at:at + 4]) != CENTRAL_HEADER:
-                raise ValueError("unexpected zip central directory")
-            struct.pack_into("<HH", view, at + 12, DOS_TIME, DOS_DATE)
-            struct.pack_into("<I", view, at + 38, EXTERNAL_ATTR)
-            name, extra, comment = struct.unpack_from("<HHH", view, at + 28)
-            at += 46 + name + extra + comment
-    finally:
-        view.release()
 
 
 def _file_mode() -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from .errors import NakanoError, WorkspaceError
 from .model import Answer, FiscalYear, Kpi, Plan
 from .plan import load_answers, load_kpis, load_plan
+from .runtime import paused_gc
 from .template import Template, load_template
 from .xlsx.reader import Limits
 from .xlsx.writer import write_text_atomically
@@ -164,6 +165,7 @@ def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | 
     return open_workspace(root)
 
 
+@paused_gc()  # a nation-wide plan is 400,000 items: half the time went to the collector
 def open_workspace(root: Path) -> Workspace:
     """Open an existing workspace: settings, template, plan master and KPI table."""
     path = root / SETTINGS_FILE

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from nakano_xl.errors import NakanoError
-from nakano_xl.model import FiscalYear, parse_departments
+from nakano_xl.model import Answer, FiscalYear, Status, parse_departments
 from nakano_xl.template import load_template
 
 RULES = load_template().department_rules
@@ -57,3 +59,17 @@ def test_parentheses_without_a_department_annotate_the_name_before_them():
     assert a.answering == ("保険医療課",)
     assert a.annotations == (("保険医療課", "国保・後期・年金"),)
     assert a.lead == "保険医療課"
+
+
+@pytest.mark.parametrize("status", [None, *Status])
+def test_an_answer_comes_back_from_a_worker_as_it_was_sent(status):
+    answer = Answer(status, "理由", "取組\n状況", "翌年度", "以降")
+    back = pickle.loads(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+    assert back == answer and back.status is status
+    assert pickle.loads(pickle.dumps(Answer())) == Answer()
+
+
+def test_a_mark_counts_as_the_same_mark_after_pickling():
+    counts = {s: 0 for s in Status}
+    counts[pickle.loads(pickle.dumps(Status.BEHIND))] += 1
+    assert counts == {Status.ON_SCHEDULE: 0, Status.RESCHEDULED: 0, Status.BEHIND: 1, Status.NOT_STARTED: 0}

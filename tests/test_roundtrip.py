@@ -138,3 +138,14 @@ def test_inbox_is_never_modified_and_outputs_are_reproducible(demo, tmp_path):
     assert ws.report_path().read_bytes() == first
     assert {p: p.read_bytes() for p in ws.inbox.iterdir()} == before
     assert again.counts[Status.ON_SCHEDULE] == 97
+
+
+def test_submission_status_counts_each_departments_own_findings(demo):
+    sheet = openpyxl.load_workbook(demo.workspace.report_path())["提出状況"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    data = json.loads((demo.workspace.output / "findings.json").read_text(encoding="utf-8"))
+    for row in rows:
+        mine = [f for f in data if f["department"] == row[0]]
+        assert (row[4], row[5]) == (sum(f["severity"] == "error" for f in mine),
+                                    sum(f["severity"] == "warning" for f in mine)), row[0]
+    assert sum(r[5] for r in rows) >= 1  # the △ without a reason (P004) is some department's warning

@@ -54,9 +54,10 @@ def min_tasks(method: str | None = None) -> int:
     return 16 if (method or start_method()) == "fork" else 100
 
 
-def default_workers(tasks: int, method: str | None = None) -> int:
-    """How many processes run ``tasks`` tasks when the caller does not say."""
-    if tasks < min_tasks(method):
+def default_workers(tasks: int, method: str | None = None, least: int | None = None) -> int:
+    """How many processes run ``tasks`` tasks when the caller does not say: one below ``least``
+    tasks (default `min_tasks`)."""
+    if tasks < (min_tasks(method) if least is None else least):
         return 1
     return max(1, min(cpus(), MAX_WORKERS))
 
@@ -80,9 +81,10 @@ def _call(job: tuple[Callable[[Any, Any], Any], Any]) -> Any:
 
 
 def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers: int | None,
-         method: str | None = None, here: bool = False) -> Iterator[R]:
+         method: str | None = None, here: bool = False, least: int | None = None) -> Iterator[R]:
     """``func(state, task)`` for every task, results in task order, on ``workers`` processes
-    (None: `default_workers` for this many tasks).
+    (None: `default_workers` for this many tasks; ``least``: the fewest tasks worth a worker,
+    for tasks much longer than reading a file).
 
     ``here``: this process is one of the ``workers`` and runs the first share of the tasks
     itself while the others run the rest. For work on data this process has just built (the
@@ -95,7 +97,7 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     """
     method = method or start_method()
     if workers is None:
-        workers = default_workers(len(tasks), method)
+        workers = default_workers(len(tasks), method, least)
     if workers <= 1 or len(tasks) < 2 or (method != "fork" and (here or not can_spawn())):
         for task in tasks:
             yield func(state, task)

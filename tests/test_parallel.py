@@ -76,6 +76,38 @@ def test_progress_counts_every_file_in_order_on_workers_too(busy_inbox):
 def test_a_small_inbox_is_read_here_and_a_large_one_on_every_cpu():
     assert workers.default_workers(10, "fork") == workers.default_workers(40, "spawn") == 1
     assert workers.default_workers(100, "spawn") == workers.default_workers(16, "fork") == min(workers.cpus(), 8)
+    # Tasks much longer than a file (the report's stretches of rows) are worth a worker sooner.
+    assert workers.default_workers(1, "fork", least=2) == 1
+    assert workers.default_workers(2, "fork", least=2) == min(workers.cpus(), 8)
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="the report's rows go to a worker only where it forks")
+def test_a_few_stretches_of_rows_go_to_a_worker_by_default_with_the_same_bytes(busy_inbox, monkeypatch):
+    """Three stretches of rows: fewer than an inbox needs for workers, enough for the report's."""
+    import concurrent.futures
+
+    from nakano_xl.xlsx import bulk
+
+    ws = busy_inbox
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 2)
+    consolidate(ws, workers=1)
+    serial = outputs(ws)
+    monkeypatch.setattr(workers, "start_method", lambda: "fork")
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    pools = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def counted(*args, **kwargs):
+        pools.append(kwargs.get("max_workers"))
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", counted)
+    for path in ws.output.iterdir():
+        path.unlink()
+    result = consolidate(ws)
+    assert outputs(ws) == serial
+    assert len(ws.plan) == 6 and len(result.inbox.files) < workers.min_tasks("fork")
+    assert pools == [1]  # the inbox read here (too few files); the rows on one worker and here
 
 
 @pytest.mark.parametrize("method", METHODS)

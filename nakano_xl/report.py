@@ -209,6 +209,9 @@ def _page_setup(sheet: xlsxwriter.worksheet.Worksheet, footer: str, repeat_to: i
 # --- 別紙1 -------------------------------------------------------------------------------
 
 
+BLANK = Answer()  # what an item nobody has answered shows
+
+
 def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tuple[dict[str, str], bool]:
     """The five answer cells shown for an item, and whether they are copied from the original.
 
@@ -219,11 +222,11 @@ def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tup
         answer = answers.get(item.item_id)  # (not get's default: an Answer built for every row)
         return (BLANK if answer is None else answer).cells(), False
     if ws.settings.rules.reprint_display != "copy":
-        return Answer().cells(), False
+        return BLANK.cells(), False
     root = root_of(ws.plan, item)
     if root is None:  # a broken link (reported by reprint.link_reprints): nothing to copy
-        return Answer().cells(), False
-    cells = answers.get(root, Answer()).cells()
+        return BLANK.cells(), False
+    cells = answers.get(root, BLANK).cells()
     if any(cells.values()):
         note = ws.template.report["reprint_copy_note"].format(code=ws.plan[root].section_code)
         cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
@@ -367,7 +370,6 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     return layout
 
 
-BLANK = Answer()
 ANSWER_KEYS = frozenset(BLANK.cells())
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import xlsxwriter.worksheet
 
 from .merge import count_statuses
-from .model import Answer, Item, Status
+from .model import NO_ANSWER, Answer, Item, Status
 from .workspace import Workspace
 
 
@@ -42,8 +42,8 @@ def compare_years(ws: Workspace, answers: dict[str, Answer]) -> Comparison | Non
     for item in ws.plan.answered_items():
         if item.item_id not in old_plan or old_plan[item.item_id].is_reprint:
             continue
-        before = old_answers.get(item.item_id, Answer()).status
-        after = answers.get(item.item_id, Answer()).status
+        before = old_answers.get(item.item_id, NO_ANSWER).status
+        after = answers.get(item.item_id, NO_ANSWER).status
         if before != after:
             changes.append(StatusChange(item, before, after))
     return Comparison(

@@ -35,7 +35,7 @@ from .layout import (
     Metadata,
     safe_file_name,
 )
-from .model import Answer, Item, Kpi, Status
+from .model import NO_ANSWER, Answer, Item, Kpi, Status
 from .plan import check_plan
 from .rollover import compare_plans
 from .workers import pmap
@@ -198,7 +198,7 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
         values = {"section": item.section_label, "content": item.content, "departments": item.departments,
                   "item_id": item.item_id,
                   **(prefill[item.item_id].cells() if item.item_id in prefill else {})}
-        for key, text in last_year.get(item.item_id, Answer()).cells().items():
+        for key, text in last_year.get(item.item_id, NO_ANSWER).cells().items():
             values[REFERENCE_PREFIX + key] = text
         for c, key in enumerate(cols.keys):
             text = values.get(key, "")

@@ -127,6 +127,11 @@ class Answer:
                 "status": self.status.value if self.status else ""}
 
 
+
+# The answer of an item nobody has answered. One shared value (an Answer is frozen): the
+# lookups `answers.get(item_id, NO_ANSWER)` run for every row of a nation-wide survey.
+NO_ANSWER = Answer()
+
 @dataclass(frozen=True, slots=True)
 class DepartmentRules:
     """How 所管課 text names departments: which words are groups, what ends a name."""

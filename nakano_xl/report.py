@@ -27,7 +27,7 @@ import xlsxwriter.worksheet
 from .compare import compare_years, write_comparison
 from .findings import Finding, Severity, count
 from .intake import Submission
-from .model import Answer, Item, Kpi, Plan, Status
+from .model import NO_ANSWER, Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
 from .workspace import Workspace
@@ -209,9 +209,6 @@ def _page_setup(sheet: xlsxwriter.worksheet.Worksheet, footer: str, repeat_to: i
 # --- 別紙1 -------------------------------------------------------------------------------
 
 
-BLANK = Answer()  # what an item nobody has answered shows
-
-
 def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tuple[dict[str, str], bool]:
     """The five answer cells shown for an item, and whether they are copied from the original.
 
@@ -219,14 +216,13 @@ def display_answer(ws: Workspace, item: Item, answers: dict[str, Answer]) -> tup
     ``reprint_display = "copy"`` its original's answers, marked as copied.
     """
     if not item.is_reprint:
-        answer = answers.get(item.item_id)  # (not get's default: an Answer built for every row)
-        return (BLANK if answer is None else answer).cells(), False
+        return answers.get(item.item_id, NO_ANSWER).cells(), False
     if ws.settings.rules.reprint_display != "copy":
-        return BLANK.cells(), False
+        return NO_ANSWER.cells(), False
     root = root_of(ws.plan, item)
     if root is None:  # a broken link (reported by reprint.link_reprints): nothing to copy
-        return BLANK.cells(), False
-    cells = answers.get(root, BLANK).cells()
+        return NO_ANSWER.cells(), False
+    cells = answers.get(root, NO_ANSWER).cells()
     if any(cells.values()):
         note = ws.template.report["reprint_copy_note"].format(code=ws.plan[root].section_code)
         cells["results_to_date"] = (cells["results_to_date"] + "\n" + note).strip()
@@ -370,7 +366,7 @@ def write_progress_list(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, s
     return layout
 
 
-ANSWER_KEYS = frozenset(BLANK.cells())
+ANSWER_KEYS = frozenset(NO_ANSWER.cells())
 
 
 # --- 集計 --------------------------------------------------------------------------------

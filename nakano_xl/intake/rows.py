@@ -32,7 +32,7 @@ from ..layout import (
     InputColumns,
     Metadata,
 )
-from ..model import ANSWER_FIELDS, Answer, FiscalYear, Plan
+from ..model import ANSWER_FIELDS, NO_ANSWER, Answer, FiscalYear, Plan
 from ..template import Template
 from ..validate import RowInput, check_row, clean_text
 from ..xlsx.cells import a1, split_range, too_long_for_a_cell
@@ -262,7 +262,7 @@ def compare_fixed(sheet: Sheet, row: int, item_id: str, fixed: list[tuple[str, i
     item = r.plan.get(item_id) if r.plan else None
     if item is None:
         return
-    last_year = r.previous.get(item_id, Answer()).cells() if r.previous is not None else {}
+    last_year = r.previous.get(item_id, NO_ANSWER).cells() if r.previous is not None else {}
     for key, col, source in fixed:
         if key == "section":
             text = item.section_label

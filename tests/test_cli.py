@@ -103,3 +103,24 @@ def test_outputs_are_not_private_files(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(report.stat().st_mode) == 0o666 & ~mask
+
+
+def test_the_command_as_run_ends_with_the_collector_skipping_what_is_left(tmp_path, sample):
+    """``python -m nakano_xl`` (and the console script: the same ``main``) freezes what is alive
+    as it ends, so Python's last collection at exit does not walk it (issue 9: a tenth of a
+    ward's run); the outputs and the exit status are those of any run."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--plan", str(sample / "plan.csv"), "--year", "R3").exit_code == 0
+    assert run("distribute", "-w", str(ws)).exit_code == 0
+    (ws / "inbox" / "税務課.xlsx").write_text("これはExcelではありません", encoding="utf-8")
+    code = ("import gc, sys\nfrom nakano_xl.cli import main\ntry:\n    main()\nexcept SystemExit:\n"
+            "    print('frozen', gc.get_freeze_count() > 0, file=sys.stderr)\n    raise\n")
+    done = subprocess.run([sys.executable, "-c", code, "consolidate", "-w", str(ws)], check=False,
+                          capture_output=True, encoding="utf-8", env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 1, done.stderr
+    assert "frozen True" in done.stderr
+    assert "エラー 1件" in done.stdout
+    assert (ws / "output" / "別紙1_R3.xlsx").is_file() and (ws / "output" / "findings.json").is_file()

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import sys
-import traceback
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +44,8 @@ class Cli(click.Group):
             ctx.exit(1)
         except Exception as e:  # anything else: one line, the details only on request
             if ctx.obj and ctx.obj.get("debug"):
+                import traceback  # (here: every command would import it for this, ~3 ms)
+
                 traceback.print_exc()
             else:
                 click.echo(f"エラー: 予期しない問題で処理を続けられません（{type(e).__name__}: {e}）。"

@@ -9,7 +9,7 @@ reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidde
 from __future__ import annotations
 
 import hashlib
-import uuid
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +66,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     """
     record = ws.distribution()
     if record is None or renew:
-        record = {"distribution_id": uuid.uuid4().hex[:12]}
+        record = {"distribution_id": secrets.token_hex(6)}
     result = Distribution(record["distribution_id"], findings=check_plan(ws.plan) + check_owners(ws))
     if ws.previous is not None:
         result.findings.extend(compare_plans(ws.previous.plan, ws.plan))

@@ -9,25 +9,28 @@ problems are listed in them.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .diff import Change, diff_answers, last_answers
 from .findings import Finding, sorted_findings
 from .intake import Inbox, missing_departments, read_inbox
 from .kpi import merge_kpis
 from .merge import Merged, count_statuses, merge_answers
 from .model import ANSWER_FIELDS, Answer, Kpi, Status
 from .plan import check_plan
-from .report import DepartmentStatus, department_statuses, write_report
 from .runtime import paused_gc
 from .workers import beside
 from .workspace import Workspace
-from .xlsx.writer import atomic_output, write_atomically, write_text_atomically
+from .xlsx.files import atomic_output, write_atomically, write_text_atomically
+
+if TYPE_CHECKING:
+    from .diff import Change
+    from .report import DepartmentStatus
 
 Progress = Callable[[int, int], None]
 
@@ -55,7 +58,7 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     >>> result.counts[Status.ON_SCHEDULE]  # doctest: +SKIP
     97
     """
-    inbox = read_inbox(ws, progress=progress, workers=workers)
+    inbox = read_inbox(ws, progress=progress, workers=workers, meanwhile=_import_report if write else None)
     findings = check_plan(ws.plan) + inbox.findings
     for sub in inbox.submissions:
         findings.extend(sub.findings)
@@ -67,6 +70,8 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
     kpis = merge_kpis(ws, inbox.submissions)
     result = Consolidation(merged.answers, counts, findings, inbox, merged, kpis)
     if write:
+        from .report import department_statuses, write_report
+
         outputs = _Outputs(ws, result, department_statuses(ws, inbox.submissions, findings))
         # The report takes most of the time: for a long plan a forked process writes the
         # answers and the findings meanwhile (it has them already).
@@ -76,6 +81,13 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
                                                           kpis=kpis, workers=workers))
         result.outputs = [outputs.report, outputs.findings, outputs.answers]
     return result
+
+
+def _import_report() -> None:
+    """The report's modules, xlsxwriter with them (~30 ms of a ward's run), imported while the
+    workers read the inbox rather than before it, when this process has nothing else to do
+    (issue 9)."""
+    importlib.import_module(".report", __package__)
 
 
 # From this many rows of plan on, the answers and findings are written beside the report: at
@@ -141,6 +153,8 @@ def preview(ws: Workspace, *, progress: Progress | None = None,
 
     The changes are None when there is no earlier consolidation to compare with.
     """
+    from .diff import diff_answers, last_answers
+
     result = consolidate(ws, progress=progress, write=False, workers=workers)
     old = last_answers(ws.output / f"answers_{ws.year.code}.csv", ws.plan)
     return result, (diff_answers(ws.plan, old, result.answers) if old is not None else None)

@@ -13,8 +13,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import xlsxwriter.worksheet
+from typing import TYPE_CHECKING
 
 from .findings import Finding
 from .kpi import check_owners, collected_by, kpi_id
@@ -41,8 +40,11 @@ from .rollover import compare_plans
 from .workers import pmap
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
+from .xlsx.files import write_atomically
+
+if TYPE_CHECKING:  # (xlsxwriter itself is imported where a workbook is built)
+    import xlsxwriter
 from .xlsx.measure import row_height
-from .xlsx.writer import finish, new_workbook, write_atomically
 
 Progress = Callable[[int, int], None]
 
@@ -135,6 +137,11 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
     tmpl = ws.template
     words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
                        deadline=ws.settings.deadline)
+    # Imported here, not with the module: the package imports this module for every command,
+    # and xlsxwriter is ~30 ms of a ward's start-up that `check` and `consolidate` do
+    # without, or later (issue 9).
+    from .xlsx.writer import finish, new_workbook
+
     workbook, buffer = new_workbook(ws.settings.created, title=tmpl.input["title"].format_map(words))
     font = {"font_name": tmpl.report.get("font", "BIZ UDPゴシック"), "font_size": 10}
     fmt = {

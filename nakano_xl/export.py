@@ -45,7 +45,8 @@ from .consolidate import Consolidation, consolidate
 from .errors import NakanoError
 from .report import EXCEL, ColumnMetrics, department_statuses, progress_rows, write_report
 from .workspace import Workspace
-from .xlsx.writer import finish, new_workbook, write_atomically, write_text_atomically
+from .xlsx.files import write_atomically, write_text_atomically
+from .xlsx.writer import finish, new_workbook
 
 FORMATS = ("csv", "json", "pdf")
 # Keys of an exported row, in column order; the headers come from the template.

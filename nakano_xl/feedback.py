@@ -24,8 +24,8 @@ from .findings import Finding, Severity
 from .intake import Submission
 from .layout import safe_file_name
 from .workspace import Workspace
+from .xlsx.files import write_atomically, write_text_atomically
 from .xlsx.reader import require_safe_xml
-from .xlsx.writer import write_atomically, write_text_atomically
 
 # What a department should do, for the codes a department can act on in its own file. The
 # finding's message says what was found; this says how to fix it, next to the cell.

@@ -24,7 +24,7 @@ from .findings import Finding, finding
 from .model import FiscalYear, Kpi, KpiValue, Plan
 from .plan import kpis_csv
 from .workspace import SETTINGS_FILE, Workspace, init_workspace, open_workspace, render_settings
-from .xlsx.writer import write_text_atomically
+from .xlsx.files import write_text_atomically
 
 PREVIOUS_DIR = "previous"
 

@@ -81,7 +81,8 @@ def _call(job: tuple[Callable[[Any, Any], Any], Any]) -> Any:
 
 
 def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers: int | None,
-         method: str | None = None, here: bool = False, least: int | None = None) -> Iterator[R]:
+         method: str | None = None, here: bool = False, least: int | None = None,
+         meanwhile: Callable[[], None] | None = None) -> Iterator[R]:
     """``func(state, task)`` for every task, results in task order, on ``workers`` processes
     (None: `default_workers` for this many tasks; ``least``: the fewest tasks worth a worker,
     for tasks much longer than reading a file).
@@ -93,12 +94,18 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     send whole to spawned workers, so with ``here`` the tasks run in this process alone
     wherever workers do not fork.
 
+    ``meanwhile``: called once in this process while the workers start on the tasks (when
+    they run here, before them), for work of this process's own that need not wait for them
+    (`consolidate` imports the report's modules then).
+
     ``func`` must be a module-level function (workers import it by name).
     """
     method = method or start_method()
     if workers is None:
         workers = default_workers(len(tasks), method, least)
     if workers <= 1 or len(tasks) < 2 or (method != "fork" and (here or not can_spawn())):
+        if meanwhile:
+            meanwhile()
         for task in tasks:
             yield func(state, task)
         return
@@ -121,6 +128,8 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
         # map() hands every task to the pool at once: the workers start while this process
         # runs its own share.
         results = executor.map(_call, [(func, task) for task in theirs], chunksize=chunk)
+        if meanwhile:
+            meanwhile()
         for task in tasks[:mine]:
             yield func(state, task)
         for result in results:

@@ -124,3 +124,28 @@ def test_the_command_as_run_ends_with_the_collector_skipping_what_is_left(tmp_pa
     assert "frozen True" in done.stderr
     assert "エラー 1件" in done.stdout
     assert (ws / "output" / "別紙1_R3.xlsx").is_file() and (ws / "output" / "findings.json").is_file()
+
+
+def test_only_commands_that_write_a_workbook_import_xlsxwriter(tmp_path, sample):
+    """Importing the package and checking a file leave xlsxwriter and the report's modules out
+    (~30 ms of every start-up, a quarter of `check ONE.xlsx`; issue 9); consolidate imports
+    them (while its workers read) and writes the same report."""
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--plan", str(sample / "plan.csv"), "--year", "R3").exit_code == 0
+    assert run("distribute", "-w", str(ws)).exit_code == 0
+    one = min((ws / "outbox").glob("*.xlsx"))
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom nakano_xl.cli import cli\n"
+            "heavy = lambda: sorted(m for m in sys.modules if m.split('.')[0] == 'xlsxwriter' or m == 'nakano_xl.report')\n"
+            "print('after import', heavy())\n"
+            "r = CliRunner().invoke(cli, ['check', sys.argv[1]])\nprint('after check', r.exit_code, heavy())\n"
+            "r = CliRunner().invoke(cli, ['consolidate', '-w', sys.argv[2], '-q'])\n"
+            "print('after consolidate', r.exit_code, 'nakano_xl.report' in heavy())\n")
+    done = subprocess.run([sys.executable, "-c", code, str(one), str(ws)], check=False, capture_output=True,
+                          encoding="utf-8", env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == ["after import []", "after check 0 []", "after consolidate 0 True"], done.stdout
+    assert (ws / "output" / "別紙1_R3.xlsx").is_file()

@@ -222,3 +222,27 @@ def test_pmap_here_runs_everything_in_this_process_where_workers_would_be_spawne
 
     results = list(workers.pmap(_pid_of, list(range(20)), state=None, workers=2, method="spawn", here=True))
     assert results == [(task, os.getpid()) for task in range(20)]
+
+
+@pytest.mark.skipif("fork" not in METHODS, reason="fork only")
+def test_pmap_meanwhile_runs_here_once_while_the_workers_have_the_tasks():
+    import os
+
+    seen = []
+
+    def meanwhile():
+        seen.append((os.getpid(), len(multiprocessing.active_children())))
+
+    results = list(workers.pmap(_pid_of, list(range(20)), state=None, workers=2, method="fork",
+                                meanwhile=meanwhile))
+    assert [task for task, _ in results] == list(range(20))
+    assert seen == [(os.getpid(), 2)]  # once, here, with both workers already started
+    assert os.getpid() not in {pid for _, pid in results}
+
+
+def test_pmap_meanwhile_runs_before_the_tasks_where_they_run_here():
+    order = []
+    results = list(workers.pmap(lambda state, task: order.append(task) or task, [1, 2, 3], state=None, workers=1,
+                                meanwhile=lambda: order.append("meanwhile")))
+    assert results == [1, 2, 3]
+    assert order == ["meanwhile", 1, 2, 3]

@@ -41,11 +41,13 @@ def list_inbox(inbox: Path) -> list[Path]:
     return sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.relative_to(inbox).as_posix())
 
 
-def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int | None = None) -> Inbox:
+def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int | None = None,
+               meanwhile: Callable[[], None] | None = None) -> Inbox:
     """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``.
 
     ``workers``: processes that read files (`nakano_xl.workers`); by default one per CPU for a
-    large inbox, none for a small one. Any number gives the same result.
+    large inbox, none for a small one. Any number gives the same result. ``meanwhile``: done
+    here while the workers read (`workers.pmap`).
     """
     require_safe_xml()
     limits = ws.settings.limits
@@ -53,7 +55,7 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
     paths = list_inbox(ws.inbox)
     inbox = Inbox([], [], [], limits)
     tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
-    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers)
+    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers, meanwhile=meanwhile)
     for done, (sub, found, record) in enumerate(results, start=1):
         inbox.files.append(record)
         if sub is None:

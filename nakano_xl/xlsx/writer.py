@@ -1,31 +1,23 @@
-"""Writing workbooks: xlsxwriter in memory, fixed document properties, atomic replace.
+"""Writing workbooks: xlsxwriter in memory, fixed document properties, parts deflated ahead.
 
-Every output is built in memory and then written to a temporary file beside the target and
-renamed over it, so an existing output is only ever replaced by a complete new one. On
-Windows the rename fails while Excel holds the target open: that becomes `OutputLocked`,
-a clear message instead of a traceback.
+A workbook is built in memory (`new_workbook`, `finish`) and then written by `files`: to a
+temporary file beside the target, renamed over it.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import os
 import re
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import xlsxwriter
 import xlsxwriter.workbook
-
-from ..errors import OutputLocked
 
 # zlib level of the parts. Level 1 deflates our XML 4.5× faster than the default 6 for a file
 # ~40% larger (the report of a prefecture: 0.18 s and 4.3 MB against 0.80 s and 3.0 MB),
@@ -213,48 +205,3 @@ def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl
 def finish(workbook: xlsxwriter.Workbook, buffer: io.BytesIO) -> bytes:
     workbook.close()
     return buffer.getvalue()
-
-
-def _file_mode() -> int:
-    # mkstemp makes private (0600) files; an output should get the permissions any new file
-    # gets here, e.g. to be served from a web folder. (On Windows only the read-only bit exists.)
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-FILE_MODE = _file_mode()
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    with atomic_output(path) as f:
-        f.write(data)
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
-    """A binary file to write ``path`` with, piece by piece: a temporary file beside it, renamed
-    over ``path`` when the block ends without an error (a large output need not be built in
-    memory first: the answers CSV of a nation-wide survey is 200 MB)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
-        try:
-            os.replace(tmp, path)
-        except PermissionError:
-            raise OutputLocked(
-                f"{path} を書き換えられません。Excel などで開いている場合は閉じてから、もう一度実行してください。"
-            ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_text_atomically(path: Path, text: str, *, bom: bool = False) -> None:
-    write_atomically(path, (("\ufeff" if bom else "") + text).encode("utf-8"))

@@ -95,8 +95,8 @@ def pmap(func: Callable[[Any, T], R], tasks: Sequence[T], *, state: Any, workers
     wherever workers do not fork.
 
     ``meanwhile``: called once in this process while the workers start on the tasks (when
-    they run here, before them), for work of this process's own that need not wait for them
-    (`consolidate` imports the report's modules then).
+    they run here, before them; not at all if the pool breaks before), for work of this
+    process's own that need not wait for them (`consolidate` imports the report's modules then).
 
     ``func`` must be a module-level function (workers import it by name).
     """

@@ -41,10 +41,10 @@ from .workers import pmap
 from .workspace import Workspace
 from .xlsx.cells import a1, column_letter
 from .xlsx.files import write_atomically
+from .xlsx.measure import row_height
 
 if TYPE_CHECKING:  # (xlsxwriter itself is imported where a workbook is built)
     import xlsxwriter
-from .xlsx.measure import row_height
 
 Progress = Callable[[int, int], None]
 

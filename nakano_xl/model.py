@@ -127,10 +127,10 @@ class Answer:
                 "status": self.status.value if self.status else ""}
 
 
-
 # The answer of an item nobody has answered. One shared value (an Answer is frozen): the
 # lookups `answers.get(item_id, NO_ANSWER)` run for every row of a nation-wide survey.
 NO_ANSWER = Answer()
+
 
 @dataclass(frozen=True, slots=True)
 class DepartmentRules:

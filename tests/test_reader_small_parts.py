@@ -8,7 +8,7 @@ refused as corrupt, not a crash.
 
 from __future__ import annotations
 
-import zipfile
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from nakano_xl.xlsx import reader
 from nakano_xl.xlsx.reader import RefusedFile, XlsxFile
 
+from .intake_kit import rewrite_zip
 from .test_reader_plain import STRINGS, plain_strings, sheet_xml, workbook
 
 # The parts the reader parses as trees, and one it only scans (the package's own relationships).
@@ -29,12 +30,9 @@ def base(tmp_path: Path) -> Path:
 
 
 def with_part(src: Path, dst: Path, part: str, edit) -> Path:
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    parts[part] = edit(parts[part])
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
+    """A copy of ``src`` at ``dst`` with ``part``'s bytes edited."""
+    shutil.copy(src, dst)
+    rewrite_zip(dst, lambda name, data: edit(data) if name == part else data)
     return dst
 
 

@@ -1,9 +1,12 @@
 """The ``nakano-xl`` command: parse, call the library, print, choose the exit status.
 
-Exit status of every command (the contract scripts rely on):
+Exit status of every command (the contract scripts rely on; README has the table per command):
   0  done, no error findings (warnings allowed)
   1  done, but error findings remain (outputs are still written; the problems are listed)
   2  could not run: a usage error, no workspace, an unreadable plan, an output held open
+
+The command chooses what the library leaves to its caller: how many worker processes
+(``-j``, else `workers.auto_workers`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import contextlib
 import json
 import os
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ import click
 from . import __version__
 from .errors import NakanoError
 from .findings import Finding, Severity, count, exit_code, sorted_findings
-from .runtime import exiting
+from .workers import auto_workers
+from .xlsx.measure import text_width
 
 EXIT_RUN_FAILED = 2
 
@@ -38,13 +41,9 @@ class Cli(click.Group):
             ctx.exit(EXIT_RUN_FAILED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except BrokenPipeError:  # `nakano-xl … | head`: the reader went away, the work is done
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            ctx.exit(1)
         except Exception as e:  # anything else: one line, the details only on request
             if ctx.obj and ctx.obj.get("debug"):
-                import traceback  # (here: every command would import it for this, ~3 ms)
+                import traceback  # (only here: no other path needs it)
 
                 traceback.print_exc()
             else:
@@ -75,6 +74,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+def say(text: str = "") -> None:
+    """A line on stdout. When its reader has gone (``nakano-xl status | head``), the rest of the
+    output is dropped and the command still ends with its own exit status: a closed pipe is
+    not an error in the returns."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def workspace_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,22 +130,27 @@ def progress_bar(label: str, quiet: bool, *, then: str | None = None) -> Iterato
 
 def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                        help="並行して処理するプロセス数（回答票の作成・読み取り、大きな調査の出力ファイル）。"
+                        help="並行して処理するプロセス数（回答票の作成・読み取り）。"
                              "既定: 件数が多いときはCPUの数、少ないときは1。結果は何個でも同じです。")(f)
+
+
+def inbox_workers(ws: Any) -> int:
+    """Processes reading the inbox when ``-j`` does not say: by the number of files in it."""
+    from .intake import list_inbox
+
+    return auto_workers(len(list_inbox(ws.inbox)))
 
 
 def echo_findings(findings: list[Finding], *, limit: int = 10) -> None:
     """「エラー 2件・警告 5件・情報 1件」 and the first few, worst first."""
-    errors, warnings, infos = (count(findings, s) for s in (Severity.ERROR, Severity.WARNING, Severity.INFO))
-    click.echo(f"確認事項: エラー {errors}件・警告 {warnings}件・情報 {infos}件")
-    labels = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
+    say(f"確認事項: {count_words(findings)}")
     worst = sorted(findings, key=lambda f: -f.severity)[:limit]
     for f in worst:
         place = " ".join(p for p in (f.file, f.sheet and f"[{f.sheet}]", f.cell, f.item_id) if p)
         who = f"{f.department} " if f.department else ""
-        click.echo(f"  {labels[f.severity]}: {who}{place + ': ' if place else ''}{f.message}")
+        say(f"  {f.severity.label}: {who}{place + ': ' if place else ''}{f.message}")
     if len(findings) > limit:
-        click.echo(f"  ほか{len(findings) - limit}件")
+        say(f"  ほか{len(findings) - limit}件")
 
 
 @cli.command()
@@ -160,12 +175,12 @@ def init(workspace: Path, plan_path: Path, kpis_path: Path | None, year: str, fo
     from .workspace import init_workspace
 
     ws = init_workspace(workspace, plan_path, year, kpis_path=kpis_path, force=force)
-    click.echo(f"作業フォルダ {ws.root} を作成しました（{ws.year.label}、事業内容 {len(ws.plan)}行、"
+    say(f"作業フォルダ {ws.root} を作成しました（{ws.year.label}、事業内容 {len(ws.plan)}行、"
                f"回答する課 {len(ws.plan.departments())}課）。")
     findings = check_plan(ws.plan)
     if findings:
         echo_findings(findings)
-    click.echo(f"次は: nakano-xl distribute -w {ws.root}")
+    say(f"次は: nakano-xl distribute -w {ws.root}")
     raise SystemExit(exit_code(findings))
 
 
@@ -188,8 +203,8 @@ def distribute(workspace: Path, renew: bool, jobs: int | None, quiet: bool) -> N
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を作成中", quiet) as tick:
-        result = nx.distribute(ws, renew=renew, progress=tick, workers=jobs)
-    click.echo(f"{len(result.files)}課の回答票を {ws.outbox} に書き出しました（配付ID {result.distribution_id}）。")
+        result = nx.distribute(ws, renew=renew, progress=tick, workers=jobs or auto_workers(len(ws.plan.departments())))
+    say(f"{len(result.files)}課の回答票を {ws.outbox} に書き出しました（配付ID {result.distribution_id}）。")
     if result.findings:
         echo_findings(result.findings)
     raise SystemExit(exit_code(result.findings))
@@ -215,24 +230,26 @@ def consolidate(workspace: Path, dry_run: bool, jobs: int | None, quiet: bool) -
     import nakano_xl as nx
 
     ws = nx.open_workspace(workspace)
+    workers = jobs or inbox_workers(ws)
     then = None if dry_run else "別紙1などを書き出し中…"
     with progress_bar("回答票を読み込み中", quiet, then=then) as tick:
         if dry_run:
             from .consolidate import preview
             from .diff import describe
 
-            result, changes = preview(ws, progress=tick, workers=jobs)
+            result, changes = preview(ws, progress=tick, workers=workers)
         else:
-            result = nx.consolidate(ws, progress=tick, workers=jobs)
+            result = nx.consolidate(ws, progress=tick, workers=workers)
     echo_result(result)
     if dry_run:
-        click.echo("（--dry-run: ファイルは書き出していません）")
+        say("（--dry-run: ファイルは書き出していません）")
         if changes is None:
-            click.echo("前回の取りまとめ結果がないため、比較はできません。")
+            say("前回の取りまとめ結果がないため、比較はできません。")
         else:
-            click.echo(f"前回の取りまとめから別紙1で変わるセル: {len(changes)}件")
+            say(f"前回の取りまとめから別紙1で変わるセル: {len(changes)}件")
+            labels = ws.template.answer_labels(ws.year)
             for change in changes:
-                click.echo(f"  {describe(change)}")
+                say(f"  {describe(change, labels)}")
     raise SystemExit(exit_code(result.findings))
 
 
@@ -257,9 +274,9 @@ def export(workspace: Path, fmt: str, output: Path | None, quiet: bool) -> None:
 
     ws = open_workspace(workspace)
     with progress_bar("回答票を読み込み中", quiet) as tick:
-        done = export_report(ws, fmt, output=output, progress=tick)
+        done = export_report(ws, fmt, output=output, progress=tick, workers=inbox_workers(ws))
     counts = "・".join(f"{s.mark} {n}" for s, n in done.result.counts.items())
-    click.echo(f"{done.path} に書き出しました（{done.rows}行、進捗状況: {counts}）。")
+    say(f"{done.path} に書き出しました（{done.rows}行、進捗状況: {counts}）。")
     echo_findings(done.result.findings, limit=3)
     raise SystemExit(exit_code(done.result.findings))
 
@@ -267,13 +284,10 @@ def export(workspace: Path, fmt: str, output: Path | None, quiet: bool) -> None:
 def echo_result(result: Any) -> None:
     counts = "・".join(f"{s.mark} {n}" for s, n in result.counts.items())
     used = len(result.inbox.used())
-    click.echo(f"回答票 {used}件を取りまとめました。進捗状況: {counts}")
+    say(f"回答票 {used}件を取りまとめました。進捗状況: {counts}")
     echo_findings(result.findings)
     for path in result.outputs:
-        click.echo(f"  → {path}")
-
-
-SEVERITY_LABELS = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
+        say(f"  → {path}")
 
 
 @cli.command()
@@ -306,12 +320,12 @@ def check(files: tuple[Path, ...], workspace: Path | None, quiet: bool) -> None:
         everything += found
         who = f"{c.submission.department}の回答票（保存 {format_saved_at(c.submission.saved_at)}）" \
             if c.submission else "回答票として読み取れません"
-        click.echo(f"■ {c.path}: {who} — {count_words(found)}")
+        say(f"■ {c.path}: {who} — {count_words(found)}")
         for f in found:
             place = "".join(p for p in (f.sheet and f"{f.sheet}!", f.cell, f.item_id and f" [{f.item_id}]") if p)
-            click.echo(f"  {SEVERITY_LABELS[f.severity]}: {place + ': ' if place else ''}{f.message}")
+            say(f"  {f.severity.label}: {place + ': ' if place else ''}{f.message}")
     if len(checked) > 1:
-        click.echo(f"合計 {len(checked)}ファイル: {count_words(everything)}")
+        say(f"合計 {len(checked)}ファイル: {count_words(everything)}")
     raise SystemExit(exit_code(everything))
 
 
@@ -320,13 +334,13 @@ def count_words(findings: list[Finding]) -> str:
     return f"エラー {errors}件・警告 {warnings}件・情報 {infos}件"
 
 
-def text_width(text: str) -> int:
-    """Columns a terminal gives ``text``: two for each wide (Japanese) character."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+def columns(text: str) -> int:
+    """Columns a terminal gives ``text``: two for each full-width (Japanese) character."""
+    return round(text_width(text, narrow=1.0))
 
 
 def pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - text_width(text))
+    return text + " " * max(0, width - columns(text))
 
 
 @cli.command()
@@ -351,28 +365,28 @@ def status(workspace: Path, as_json: bool, quiet: bool) -> None:
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を読み込み中", quiet or as_json) as tick:
-        inbox = read_inbox(ws, progress=tick)
+        inbox = read_inbox(ws, progress=tick, workers=inbox_workers(ws))
     report = return_status(ws, inbox)
     problems = inbox.findings + [f for s in inbox.submissions for f in s.findings]
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        say(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
         raise SystemExit(exit_code(problems))
     headers = ["所管課", "提出", "ファイル", "保存日時", "エラー", "警告", "未回答/行数"]
     rows = [[d.department, "提出済" if d.returned else "未提出", d.file or "",
              format_saved_at(d.saved_at) if d.returned else "", str(d.errors) if d.returned else "",
              str(d.warnings) if d.returned else "", f"{d.unanswered}/{d.items}"] for d in report.departments]
-    widths = [max(text_width(r[i]) for r in [headers] + rows) for i in range(len(headers))]
+    widths = [max(columns(r[i]) for r in [headers] + rows) for i in range(len(headers))]
     for r in [headers] + rows:
-        click.echo("  ".join(pad(cell, w) for cell, w in zip(r, widths)).rstrip())
+        say("  ".join(pad(cell, w) for cell, w in zip(r, widths)).rstrip())
     missing = report.missing()
-    click.echo(f"提出済 {len(report.departments) - len(missing)}課・未提出 {len(missing)}課"
+    say(f"提出済 {len(report.departments) - len(missing)}課・未提出 {len(missing)}課"
                + (f"（{'、'.join(missing)}）" if missing else ""))
     others = [o for o in report.other_files if o.severity > Severity.INFO]
     if others:
-        click.echo("使われていないファイル:")
+        say("使われていないファイル:")
         for o in others:
             who = f"{o.department} " if o.department else ""
-            click.echo(f"  {SEVERITY_LABELS[o.severity]}: {o.file}: {who}{o.message}")
+            say(f"  {o.severity.label}: {o.file}: {who}{o.message}")
     raise SystemExit(exit_code(problems))
 
 
@@ -388,6 +402,10 @@ def feedback(workspace: Path, quiet: bool) -> None:
     未提出の課の一覧と催促文（未提出の課.txt）も作ります。届いたファイルは変更しません。
 
     \b
+    終了コード: 0 = エラーの確認事項なし / 1 = エラーの確認事項が残っている（その課には依頼文を
+    作成）、または印を付けたコピーを作れなかった課がある / 2 = 実行できなかった
+
+    \b
     例: nakano-xl feedback -w 令和3年度
     """
     import nakano_xl as nx
@@ -396,13 +414,16 @@ def feedback(workspace: Path, quiet: bool) -> None:
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を読み込み中", quiet) as tick:
-        result = nx.consolidate(ws, progress=tick, write=False)
+        result = nx.consolidate(ws, progress=tick, write=False, workers=inbox_workers(ws))
     written = write_feedback(ws, result)
-    click.echo(f"修正をお願いする課: {len(written.workbooks)}課")
+    say(f"修正をお願いする課: {len(written.workbooks)}課")
     for department, path in written.workbooks.items():
-        click.echo(f"  {department}: {path}  {written.letters[department].name}")
+        say(f"  {department}: {path}  {written.letters[department].name}")
     if written.reminder:
-        click.echo(f"未提出の課の一覧と催促文: {written.reminder}")
+        say(f"未提出の課の一覧と催促文: {written.reminder}")
+    if written.findings:
+        echo_findings(written.findings)
+    raise SystemExit(exit_code(result.findings + written.findings))
 
 
 @cli.command()
@@ -427,10 +448,10 @@ def rollover(workspace: Path, to_year: str, new_workspace: Path, force: bool) ->
 
     ws = nx.open_workspace(workspace)
     new, findings = roll(ws, to_year, new_workspace, force=force)
-    click.echo(f"{new.year.label}の作業フォルダ {new.root} を作成しました（{ws.year.label}の回答を前年度分として引き継ぎ）。")
+    say(f"{new.year.label}の作業フォルダ {new.root} を作成しました（{ws.year.label}の回答を前年度分として引き継ぎ）。")
     if findings:
         echo_findings(findings)
-    click.echo(f"次は: 計画マスタ {new.root / new.settings.plan_file} を確認・編集してから nakano-xl distribute -w {new.root}")
+    say(f"次は: 計画マスタ {new.root / new.settings.plan_file} を確認・編集してから nakano-xl distribute -w {new.root}")
     raise SystemExit(exit_code(findings))
 
 
@@ -448,10 +469,10 @@ def demo(workspace: Path) -> None:
     """
     from .demo import run_demo
 
-    run = run_demo(workspace, step=lambda text: click.echo(f"- {text}"))
-    click.echo(f"{len(run.distribution.files)}課に配付し、{len(run.filled)}件の回答票を記入しました。")
+    run = run_demo(workspace, step=lambda text: say(f"- {text}"))
+    say(f"{len(run.distribution.files)}課に配付し、{len(run.filled)}件の回答票を記入しました。")
     echo_result(run.result)
-    click.echo(f"結果: {run.workspace.report_path()}")
+    say(f"結果: {run.workspace.report_path()}")
     raise SystemExit(exit_code(run.result.findings))
 
 
@@ -461,7 +482,4 @@ def main() -> None:  # pragma: no cover - the console script
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    try:
-        cli(prog_name="nakano-xl")
-    finally:
-        exiting()
+    cli(prog_name="nakano-xl")

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .answers import load_answers
 from .consolidate import Consolidation, consolidate
 from .distribute import Distribution, distribute
 from .errors import WorkspaceError
 from .fill import fill_workbook
-from .plan import load_answers
 from .template import resource_dir
 from .workspace import PRIVATE_DIR, Workspace, init_workspace
 

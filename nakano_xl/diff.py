@@ -3,20 +3,16 @@
 ``nakano-xl consolidate --dry-run`` shows it before anything is written, so the coordinator
 sees the effect of a late or corrected return before publishing. The last output is read
 from ``output/answers_<year>.csv`` (the machine form of 別紙1's answer columns, written by
-every consolidation), not from the workbook, whose layout is for people.
+every consolidation; `consolidate.last_answers`), not from the workbook, whose layout is for
+people.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from .errors import PlanError
 from .model import ANSWER_FIELDS, Answer, Plan
-from .plan import load_answers
-
-FIELD_LABELS = {"status": "進捗状況", "reason": "スケジュールの変更理由", "results_to_date": "取組状況",
-                "plan_next_year": "翌年度取組予定", "plan_later": "以降取組予定"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +23,6 @@ class Change:
     field: str | None = None
     old: str = ""
     new: str = ""
-
-
-def last_answers(path: Path, plan: Plan) -> dict[str, Answer] | None:
-    """The answers of the last consolidation, or None when there was none (or it no longer fits)."""
-    if not path.is_file():
-        return None
-    try:
-        return load_answers(path, plan)
-    except PlanError:
-        return None
 
 
 def diff_answers(plan: Plan, old: dict[str, Answer], new: dict[str, Answer]) -> list[Change]:
@@ -59,13 +45,13 @@ def diff_answers(plan: Plan, old: dict[str, Answer], new: dict[str, Answer]) -> 
     return changes
 
 
-def describe(change: Change) -> str:
-    """One Japanese line for the terminal."""
+def describe(change: Change, labels: Mapping[str, str]) -> str:
+    """One Japanese line for the terminal; ``labels``: the column header of each answer field."""
     if change.kind == "added":
         return f"{change.item_id} 行を追加: {change.content}"
     if change.kind == "removed":
         return f"{change.item_id} 行がなくなります: {change.content}"
-    label = FIELD_LABELS.get(change.field or "", change.field)
+    label = labels.get(change.field or "", change.field)
     return f"{change.item_id} {label}: 「{_short(change.old)}」→「{_short(change.new)}」（{_short(change.content, 24)}）"
 
 

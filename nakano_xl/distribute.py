@@ -57,14 +57,14 @@ class Distribution:
 
 
 def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answer] | None = None,
-               progress: Progress | None = None, workers: int | None = None) -> Distribution:
+               progress: Progress | None = None, workers: int = 1) -> Distribution:
     """Write ``outbox/<課>.xlsx`` for every department that answers at least one item.
 
     The distribution id is made once and kept in the workspace, so distributing again (say
     after fixing a typo in the plan) does not invalidate files already sent; ``renew`` makes
     a new one, after which files of the old distribution are refused. ``prefill`` puts
     answers into the answer cells (still editable), e.g. a plan text carried over from last year.
-    ``workers``: processes writing workbooks (default: one per CPU when there are many).
+    ``workers``: processes writing workbooks; the same bytes whatever the number.
     """
     record = ws.distribution()
     if record is None or renew:
@@ -94,8 +94,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
             kpi_ids=tuple(kpi_id(k) for k in kpis.get(department, ())),
         ).signed(key)
         jobs.append((department, items, meta, kpis.get(department, [])))
-    # The workbooks are independent: written on worker processes when there are many
-    # (`nakano_xl.workers`), the same bytes either way.
+    # The workbooks are independent: they may be written on worker processes (`nakano_xl.workers`).
     written = pmap(_write_job, jobs, state=(ws, prefill), workers=workers)
     for done, ((department, _, meta, _), (path, digest)) in enumerate(zip(jobs, written), start=1):
         result.files[department] = path
@@ -138,8 +137,7 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
     words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
                        deadline=ws.settings.deadline)
     # Imported here, not with the module: the package imports this module for every command,
-    # and xlsxwriter is ~30 ms of a ward's start-up that `check` and `consolidate` do
-    # without, or later (issue 9).
+    # and the commands that only read returns never need xlsxwriter.
     from .xlsx.writer import finish, new_workbook
 
     workbook, buffer = new_workbook(ws.settings.created, title=tmpl.input["title"].format_map(words))

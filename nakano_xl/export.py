@@ -43,7 +43,7 @@ from defusedxml import ElementTree
 
 from .consolidate import Consolidation, consolidate
 from .errors import NakanoError
-from .report import EXCEL, ColumnMetrics, department_statuses, progress_rows, write_report
+from .report import EXCEL, ColumnMetrics, progress_rows, write_report
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
 from .xlsx.writer import finish, new_workbook
@@ -88,9 +88,10 @@ def export_path(ws: Workspace, fmt: str) -> Path:
     return ws.output / f"{name}.{fmt}"
 
 
-def export_report(ws: Workspace, fmt: str, *, output: Path | None = None,
-                  progress: Progress | None = None, timeout: float = PDF_TIMEOUT) -> Export:
-    """Consolidate the inbox in memory and write it as ``fmt`` (csv, json or pdf).
+def export_report(ws: Workspace, fmt: str, *, output: Path | None = None, progress: Progress | None = None,
+                  timeout: float = PDF_TIMEOUT, workers: int = 1) -> Export:
+    """Consolidate the inbox in memory and write it as ``fmt`` (csv, json or pdf); ``workers``:
+    processes reading the inbox.
 
     >>> export_report(open_workspace(Path("令和3年度")), "csv").path  # doctest: +SKIP
     PosixPath('令和3年度/output/別紙1_R3.csv')
@@ -102,7 +103,7 @@ def export_report(ws: Workspace, fmt: str, *, output: Path | None = None,
     # that file holds only the answered items (no 再掲 rows, sections or 所管課), may be older
     # than the inbox or edited by hand, and would need `consolidate` first. From the inbox, the
     # export always equals what `consolidate` writes for the same inbox, and writes nothing else.
-    result = consolidate(ws, progress=progress, write=False)
+    result = consolidate(ws, progress=progress, write=False, workers=workers)
     target = output or export_path(ws, fmt)
     rows = export_rows(ws, result)
     if fmt == "csv":
@@ -111,11 +112,9 @@ def export_report(ws: Workspace, fmt: str, *, output: Path | None = None,
         write_text_atomically(target, rows_json(ws, result, rows))
     else:
         assert soffice is not None
-        statuses = department_statuses(ws, result.inbox.submissions, result.findings)
-
         def published(metrics: ColumnMetrics) -> bytes:
-            return write_report(ws, result.answers, result.counts, result.findings, statuses, review=False,
-                                metrics=metrics, kpis=result.kpis)
+            return write_report(ws, result.answers, result.counts, result.findings, result.status.departments,
+                                review=False, metrics=metrics, kpis=result.kpis)
 
         write_atomically(target, convert_to_pdf(soffice, published, timeout=timeout))
     return Export(target, len(rows), result)

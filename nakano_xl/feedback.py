@@ -20,7 +20,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .consolidate import Consolidation
-from .findings import Finding, Severity
+from .errors import NakanoError
+from .findings import Finding, Severity, finding
 from .intake import Submission
 from .layout import safe_file_name
 from .workspace import Workspace
@@ -58,10 +59,16 @@ class Feedback:
     workbooks: dict[str, Path] = field(default_factory=dict)  # department → marked copy
     letters: dict[str, Path] = field(default_factory=dict)  # department → letter
     reminder: Path | None = None
+    findings: list[Finding] = field(default_factory=list)  # departments whose copy could not be made
 
 
 def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
-    """Write the marked copies, the letters and the reminder list into ``feedback/``."""
+    """Write the marked copies, the letters and the reminder list into ``feedback/``.
+
+    A return that openpyxl cannot copy (it passed our own reader's checks, not openpyxl's) gets
+    no copy and no letter, which would promise the copy, but an error finding: the coordinator
+    writes to that department by hand.
+    """
     require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
@@ -74,13 +81,19 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
             continue
         name = safe_file_name(sub.department)
         target = folder / f"{name}.xlsx"
-        mark_workbook(ws, sub, mine, target)
+        try:
+            mark_workbook(ws, sub, mine, target)
+        except NakanoError:
+            raise  # the output is held open (OutputLocked): the run cannot go on
+        except Exception as e:  # one department's copy must not cost the others theirs
+            out.findings.append(finding("feedback.not_copied", file=sub.file, department=sub.department,
+                                        reason=f"{type(e).__name__}: {e}"))
+            continue
         out.workbooks[sub.department] = target
         letter = folder / spec["letter_file"].format(department=name)
         write_text_atomically(letter, _letter(ws, sub, mine, target.name, words))
         out.letters[sub.department] = letter
-    returned = {s.department for s in result.inbox.used()}
-    missing = [d for d in ws.plan.departments() if d not in returned]
+    missing = result.status.missing()
     if missing:
         out.reminder = folder / spec["reminder_file"]
         write_text_atomically(out.reminder, spec["reminder"].format_map({

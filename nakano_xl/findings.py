@@ -16,13 +16,22 @@ from .xlsx.cells import split_a1
 
 
 class Severity(enum.IntEnum):
-    INFO = 0  # 情報
-    WARNING = 1  # 警告
-    ERROR = 2  # エラー
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
 
     @property
     def key(self) -> str:
+        """``error``, ``warning``, ``info``: in findings.json and ``status --json``."""
         return self.name.lower()
+
+    @property
+    def label(self) -> str:
+        """エラー, 警告, 情報: wherever the coordinator reads a finding (terminal, 確認事項)."""
+        return _LABELS[self]
+
+
+_LABELS = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +297,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "kpi.owner_unknown": (
         Severity.WARNING,
         "成果指標「{name}」の担当課「{value}」は回答票を配付する課ではないため、{year}の実績は回答票で集めません。成果指標の表に直接記入してください。",
+    ),
+    # --- feedback (差し戻し) ---
+    "feedback.not_copied": (
+        Severity.ERROR,
+        "修正箇所に印を付けた回答票のコピーを作れませんでした（{reason}）。依頼文も書き出していません。"
+        "確認事項を見て、この課には個別に修正を依頼してください。",
     ),
     # --- merging shared rows ---
     "merge.conflict": (

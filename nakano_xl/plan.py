@@ -1,4 +1,5 @@
-"""The coordinator's tables: plan master, KPI table and answers, from CSV or .xlsx.
+"""The coordinator's tables: plan master and KPI table, from CSV or .xlsx (`read_table` reads
+any such table; the answers table has its own module, `answers`).
 
 These files are edited by hand, in Excel or a text editor, so the reader is forgiving about
 form (UTF-8 with or without BOM, Shift_JIS as Japanese Excel saves "CSV", English or Japanese
@@ -11,16 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NakanoError, PlanError
 from .findings import Finding, finding
 from .model import (
-    ANSWER_FIELDS,
     KPI_KINDS,
-    Answer,
     Assignment,
     DepartmentRules,
     FiscalYear,
@@ -28,7 +27,6 @@ from .model import (
     Kpi,
     KpiValue,
     Plan,
-    Status,
     parse_departments,
 )
 from .reprint import link_reprints
@@ -42,18 +40,6 @@ PLAN_COLUMNS = {
     "departments": ("所管課",),
     "reprint_of": ("再掲元",),
 }
-ANSWER_COLUMNS = {
-    "item_id": ("項目ID",),
-    "status": ("進捗状況",),
-    "reason": ("スケジュールの変更理由",),
-    "results_to_date": ("取組状況",),
-    "plan_next_year": ("翌年度取組予定",),
-    "plan_later": ("以降取組予定",),
-}
-# Year-worded headers (令和3年度までの取組状況) match by how they end; the later plan first,
-# since 令和5年度以降取組予定 also ends like a next-year plan.
-_YEAR_WORDED = (("results_to_date", "までの取組状況"), ("plan_later", "以降取組予定"),
-                ("plan_next_year", "取組予定"))
 KPI_COLUMNS = {
     "goal": ("目標",),
     "goal_title": ("目標名",),
@@ -72,8 +58,13 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]  # (line or row number as the user sees it, values)
 
 
-def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Iterable[str]) -> Table:
-    """Read a CSV or .xlsx table whose first row names the columns (English or Japanese)."""
+def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Iterable[str],
+               endings: Sequence[tuple[str, str]] = ()) -> Table:
+    """Read a CSV or .xlsx table whose first row names the columns (English or Japanese).
+
+    ``columns``: key → the Japanese names of its column; ``endings``: (key, how its Japanese
+    name ends), tried in order, for names that carry a year (令和3年度までの取組状況).
+    """
     if not path.is_file():
         raise PlanError(f"{path} が見つかりません。")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -85,7 +76,7 @@ def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Ite
     header_no, header = raw_rows[0]
     index: dict[str, int] = {}
     for pos, name in enumerate(header):
-        key = _column_key(name.strip(), columns)
+        key = _column_key(name.strip(), columns, endings)
         if key and key not in index:
             index[key] = pos
     missing = [k for k in required if k not in index]
@@ -105,12 +96,13 @@ def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Ite
     return Table(path, rows)
 
 
-def _column_key(name: str, columns: Mapping[str, tuple[str, ...]]) -> str | None:
+def _column_key(name: str, columns: Mapping[str, tuple[str, ...]],
+                endings: Sequence[tuple[str, str]]) -> str | None:
     lowered = name.lower()
     for key, japanese in columns.items():
         if lowered == key or name in japanese:
             return key
-    for key, ending in _YEAR_WORDED:
+    for key, ending in endings:
         if key in columns and name.endswith(ending):
             return key
     return None
@@ -196,7 +188,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     if not items and not problems:
         problems.append("事業内容の行が1行もありません")
     if problems:
-        raise PlanError(_problem_list(path, problems))
+        raise PlanError(problem_list(path, problems))
     return Plan(items)
 
 
@@ -222,7 +214,7 @@ def load_kpis(path: Path) -> list[Kpi]:
             entry[field_name] = entry[field_name] or row.get(field_name, "").strip()
         values.setdefault(key, []).append(KpiValue(year, kind, row["value"].strip()))
     if problems:
-        raise PlanError(_problem_list(path, problems))
+        raise PlanError(problem_list(path, problems))
     return [
         Kpi(goal=goal, name=name, owner=texts[(goal, name)]["owner"], goal_title=texts[(goal, name)]["goal_title"],
             note=texts[(goal, name)]["note"], values=tuple(sorted(values[(goal, name)], key=lambda v: (v.year, v.kind))))
@@ -230,29 +222,7 @@ def load_kpis(path: Path) -> list[Kpi]:
     ]
 
 
-def load_answers(path: Path, plan: Plan) -> dict[str, Answer]:
-    """Read an answers table (``item_id, status, reason, results_to_date, plan_next_year, plan_later``)."""
-    table = read_table(path, ANSWER_COLUMNS, ("item_id",) + ANSWER_FIELDS)
-    answers: dict[str, Answer] = {}
-    problems: list[str] = []
-    for number, row in table.rows:
-        item_id = row["item_id"].strip()
-        if item_id not in plan:
-            problems.append(f"{number}行目: 項目ID「{item_id}」は計画マスタにありません")
-            continue
-        mark = row["status"].strip()
-        try:
-            status = Status(mark) if mark else None
-        except ValueError:
-            problems.append(f"{number}行目: 進捗状況「{mark}」は ◎ ○ △ × のいずれでもありません")
-            continue
-        answers[item_id] = Answer(status, *(row.get(f, "") for f in ANSWER_FIELDS[1:]))
-    if problems:
-        raise PlanError(_problem_list(path, problems))
-    return answers
-
-
-def _problem_list(path: Path, problems: list[str]) -> str:
+def problem_list(path: Path, problems: list[str]) -> str:
     shown = "\n".join(f"  - {p}" for p in problems[:20])
     more = f"\n  ほか{len(problems) - 20}件" if len(problems) > 20 else ""
     return f"{path} を使えません（{len(problems)}件）:\n{shown}{more}"

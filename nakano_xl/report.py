@@ -17,16 +17,16 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from dataclasses import dataclass
 from typing import Any
 
 import xlsxwriter.workbook
 import xlsxwriter.worksheet
 
 from .compare import compare_years, write_comparison
-from .findings import Finding, Severity, count
-from .intake import Submission
+from .findings import Finding, Severity
+from .intake import DepartmentStatus
+from .intake.identify import format_saved_at
 from .model import NO_ANSWER, Answer, Item, Kpi, Plan, Status
 from .reprint import root_of
 from .template import Template
@@ -42,7 +42,6 @@ PARTS_ON_DISK_ROWS = 50_000
 
 # 別紙1: title on row 1, legend heading on row 2, one legend line per mark, then the header.
 LEGEND_FIRST_ROW = 3
-JST = timezone(timedelta(hours=9))
 FONT_SIZE = 10
 HEADING_FONT_SIZE = 11
 TITLE_FONT_SIZE = 14
@@ -102,17 +101,6 @@ def fitted_height(cells: list[tuple[str, float]], font_size: float = FONT_SIZE) 
 @functools.lru_cache(maxsize=1024)
 def _pixel_height(lines: int, font_size: float) -> float:
     return math.ceil(round(height_of(lines, font_size) / 0.75, 6)) * 0.75
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentStatus:
-    department: str
-    submission: Submission | None
-    items: int  # rows the department answers
-    errors: int
-    warnings: int
-    blank_status: int  # rows of its file without a mark
-    waiting: list[str] = field(default_factory=list)  # shared rows others answered, waiting for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,7 +633,7 @@ def write_findings(ws: Workspace, workbook: xlsxwriter.workbook.Workbook, st: St
         sheet.write_string(0, c, text, st.header)
         sheet.set_column(c, c, width)
     for r, f in enumerate(findings, start=1):
-        values = [spec["severity"][f.severity.key], f.code, f.department or "", f.file or "", f.sheet or "",
+        values = [f.severity.label, f.code, f.department or "", f.file or "", f.sheet or "",
                   f.cell or "", f.item_id or "", f.message]
         for c, value in enumerate(values):
             sheet.write_string(r, c, value, st.severity[f.severity] if c == 0 else st.cell)
@@ -665,54 +653,22 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
         sheet.write_string(0, c, text, st.header)
         sheet.set_column(c, c, width)
     for r, s in enumerate(statuses, start=1):
-        sub = s.submission
-        returned = sub is not None
+        file = s.file or ""
         sheet.write_string(r, 0, s.department, st.cell)
-        sheet.write_string(r, 1, spec["returned"] if returned else spec["missing"],
-                           st.cell if returned else st.severity[Severity.WARNING])
-        sheet.write_string(r, 2, sub.file if sub else "", st.cell)
-        sheet.write_string(r, 3, format_saved_at(sub), st.cell)
+        sheet.write_string(r, 1, spec["returned"] if s.returned else spec["missing"],
+                           st.cell if s.returned else st.severity[Severity.WARNING])
+        sheet.write_string(r, 2, file, st.cell)
+        sheet.write_string(r, 3, format_saved_at(s.saved_at) if s.saved_at else "", st.cell)
         sheet.write_number(r, 4, s.errors, st.flag[Severity.ERROR] if s.errors else st.number)
         sheet.write_number(r, 5, s.warnings, st.flag[Severity.WARNING] if s.warnings else st.number)
         sheet.write_number(r, 6, s.items, st.number)
-        if returned:
-            sheet.write_number(r, 7, s.blank_status, st.flag[Severity.WARNING] if s.blank_status else st.number)
+        if s.returned:
+            sheet.write_number(r, 7, s.unanswered, st.flag[Severity.WARNING] if s.unanswered else st.number)
         else:
             sheet.write_string(r, 7, "—", st.center)
         waiting = "、".join(s.waiting)
         sheet.write_string(r, 8, waiting, st.severity[Severity.WARNING] if waiting else st.cell)
-        _fit_row(sheet, r, [s.department, "", sub.file if sub else "", "", "", "", "", "", waiting], widths)
+        _fit_row(sheet, r, [s.department, "", file, "", "", "", "", "", waiting], widths)
     sheet.autofilter(0, 0, max(len(statuses), 1), len(widths) - 1)
     sheet.freeze_panes(1, 1)
     _page_setup(sheet, ws.template.report["footer"], 0)
-
-
-def format_saved_at(sub: Submission | None) -> str:
-    if sub is None or sub.saved_at is None:
-        return ""
-    t = sub.saved_at
-    if t.tzinfo is not None:  # core.xml stores UTC; the coordinator reads Japan time
-        t = t.astimezone(JST)
-    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"
-
-
-def department_statuses(ws: Workspace, submissions: list[Submission],
-                        findings: list[Finding]) -> list[DepartmentStatus]:
-    used = {s.department: s for s in submissions if s.used}
-    # Findings by department in one pass: 2,000 departments each scanning every finding
-    # took seconds at nation scale.
-    by_department: dict[str | None, list[Finding]] = {}
-    for f in findings:
-        by_department.setdefault(f.department, []).append(f)
-    out = []
-    for dept in ws.plan.departments():
-        sub = used.get(dept)
-        mine = by_department.get(dept, [])
-        blank = sum(1 for a in sub.answers.values() if a.status is None) if sub else 0
-        # Shared rows that others have answered and that still wait for this department.
-        waiting = [] if sub else [i.item_id for i in ws.plan.items_for(dept)
-                                  if any(d in used for d in i.assignment.answering if d != dept)]
-        out.append(DepartmentStatus(dept, sub, len(ws.plan.items_for(dept)), count(mine, Severity.ERROR),
-                                    count(mine, Severity.WARNING), blank, waiting))
-    return out
-

@@ -35,7 +35,7 @@ def rollover(ws: Workspace, to: str, new_root: Path, *, force: bool = False,
     year = FiscalYear.parse(to)
     if year <= ws.year:
         raise NakanoError(f"新しい年度（{year.label}）は {ws.year.label} より後の年度を指定してください。")
-    answers = ws.output / f"answers_{ws.year.code}.csv"
+    answers = ws.answers_path()
     if not answers.is_file():
         raise NakanoError(f"{ws.year.label}の取りまとめ結果 {answers} がありません。先に nakano-xl consolidate を実行してください。")
     findings: list[Finding] = []
@@ -78,7 +78,7 @@ def with_actual_column(kpis: list[Kpi], year: FiscalYear) -> list[Kpi]:
 
 
 def _open_errors(ws: Workspace) -> int:
-    path = ws.output / "findings.json"
+    path = ws.findings_path()
     try:
         return sum(1 for f in json.loads(path.read_text(encoding="utf-8")) if f.get("severity") == "error")
     except (OSError, ValueError):

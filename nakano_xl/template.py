@@ -118,6 +118,12 @@ class Template:
             return str(self.input["item_id_header"])
         raise KeyError(key)
 
+    def answer_labels(self, year: FiscalYear) -> dict[str, str]:
+        """Each answer field's column header with the year's wording, by key: how a person names
+        the field (進捗状況, 令和3年度までの取組状況 …)."""
+        words = self.texts(year)
+        return {c.key: c.header.format_map(words) for c in self.columns if c.answer}
+
     def column(self, key: str) -> Column | None:
         return next((c for c in self.columns + self.reference_columns if c.key == key), None)
 

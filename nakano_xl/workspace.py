@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .answers import load_answers
 from .errors import NakanoError, WorkspaceError
 from .model import Answer, FiscalYear, Kpi, Plan
-from .plan import load_answers, load_kpis, load_plan
-from .runtime import paused_gc
+from .plan import load_kpis, load_plan
 from .template import Template, load_template
 from .xlsx.files import write_text_atomically
 from .xlsx.reader import Limits
@@ -38,13 +38,15 @@ DISTRIBUTION_FILE = "distribution.json"
 
 CONFLICT_RULES = ("lead", "error")
 REPRINT_DISPLAYS = ("published", "copy")
+# Rules older workspaces' settings may still hold, read and ignored: "duplicate_submission"
+# named the one behaviour there is (the most recently saved file of a department is used).
+RETIRED_RULES = ("duplicate_submission",)
 
 
 @dataclass(frozen=True, slots=True)
 class Rules:
     conflict: str = "lead"  # a shared row answered differently: the lead department wins, or "error"
     reprint_display: str = "published"  # 再掲 rows blank as printed, or "copy" the original's answers
-    duplicate_submission: str = "latest"  # two files of one department: the most recently saved wins
     prefill_plans: bool = True  # after rollover: plan cells start from last year's later-plan text
 
 
@@ -128,6 +130,13 @@ class Workspace:
     def report_path(self) -> Path:
         return self.output / f"別紙1_{self.year.code}.xlsx"
 
+    def findings_path(self) -> Path:
+        return self.output / "findings.json"
+
+    def answers_path(self) -> Path:
+        """The merged answers consolidate writes; rollover and ``consolidate --dry-run`` read them."""
+        return self.output / f"answers_{self.year.code}.csv"
+
 
 def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | None = None,
                    template: str = "nakano", force: bool = False,
@@ -165,7 +174,6 @@ def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | 
     return open_workspace(root)
 
 
-@paused_gc()  # a nation-wide plan is 400,000 items: half the time went to the collector
 def open_workspace(root: Path) -> Workspace:
     """Open an existing workspace: settings, template, plan master and KPI table."""
     path = root / SETTINGS_FILE
@@ -199,7 +207,7 @@ def read_settings(path: Path) -> Settings:
         previous = data.get("previous", {})
         limits = Limits(**{f.name: type(getattr(Limits(), f.name))(data.get("limits", {})[f.name])
                            for f in fields(Limits) if f.name in data.get("limits", {})})
-        rules = Rules(**data.get("rules", {}))
+        rules = Rules(**{k: v for k, v in data.get("rules", {}).items() if k not in RETIRED_RULES})
         if not isinstance(rules.prefill_plans, bool):
             raise ValueError("rules.prefill_plans は true か false です")
         if rules.conflict not in CONFLICT_RULES:
@@ -265,8 +273,6 @@ kpis = {_toml_str(s.kpis_file)}
 conflict = {_toml_str(s.rules.conflict)}
 # 再掲行の表示: "published" = 公表どおり空欄 / "copy" = 再掲元の回答を転記（集計には数えません）
 reprint_display = {_toml_str(s.rules.reprint_display)}
-# 同じ課のファイルが複数届いたとき: "latest" = 保存日時が新しいものを採用
-duplicate_submission = {_toml_str(s.rules.duplicate_submission)}
 # 前年度の結果があるとき、翌年度・以降の取組予定欄に前年度の「以降取組予定」をあらかじめ入れる: true / false
 prefill_plans = {"true" if s.rules.prefill_plans else "false"}
 {_previous_section(s)}"""

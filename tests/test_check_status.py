@@ -140,3 +140,30 @@ def test_status_names_a_superseded_or_refused_file_under_its_department(tmp_path
 def test_status_outside_a_workspace_cannot_run(tmp_path):
     result = CliRunner().invoke(cli, ["status", "-w", str(tmp_path)])
     assert result.exit_code == 2 and "作業フォルダではありません" in result.output
+
+
+def test_status_and_the_submission_status_sheet_agree_after_a_deleted_row(tmp_path):
+    """情報システム課 deletes the row of T5: one of its three items has no mark in the return
+    used. `status`, `status --json` and the 提出状況 sheet of the consolidated workbook all say
+    so, with the same errors and warnings."""
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files["情報システム課"], lambda b: b["回答"].delete_rows(7))  # T5
+    files["職員課"].unlink()
+    text = run("status", "-w", ws.root)
+    row = next(line for line in text.output.splitlines() if line.startswith("情報システム課"))
+    data = json.loads(run("status", "-w", ws.root, "--json").output)
+    shown = {d["department"]: d for d in data["departments"]}["情報システム課"]
+    assert shown["unanswered"] == 1 and shown["items"] == 3 and shown["errors"] == 1  # row.missing
+    assert row.split()[-3:] == [str(shown["errors"]), str(shown["warnings"]), "1/3"]
+
+    assert run("consolidate", "-w", ws.root, "-q").exit_code == 1
+    sheet = openpyxl.load_workbook(ws.report_path())["提出状況"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["情報システム課"]["未回答の行"] == shown["unanswered"] == 1
+    assert rows["情報システム課"]["回答行数"] == shown["items"]
+    assert (rows["情報システム課"]["エラー"], rows["情報システム課"]["警告"]) == (shown["errors"], shown["warnings"])
+    for d in data["departments"]:  # every department, the same numbers in both
+        assert rows[d["department"]]["提出"] == ("提出済" if d["returned"] else "未提出")
+        assert (rows[d["department"]]["エラー"], rows[d["department"]]["警告"]) == (d["errors"], d["warnings"])
+    assert rows["職員課"]["未回答の行"] == "—"

@@ -102,3 +102,30 @@ def test_dry_run_shows_what_a_changed_return_would_change_and_writes_nothing(tin
     assert "前回の取りまとめから別紙1で変わるセル: 3件" in cli_run.output
     assert "T4 進捗状況: 「◎」→「○」" in cli_run.output
     assert tiny_ws.report_path().read_bytes() == report
+
+
+def test_feedback_exits_1_while_errors_remain_and_0_once_they_are_fixed(tiny_ws):
+    dist = returned(tiny_ws)
+    result = CliRunner().invoke(cli, ["feedback", "-w", str(tiny_ws.root)])
+    assert result.exit_code == 1, result.output  # 情報システム課's errors remain: its letter is written
+    assert "情報システム課" in result.output and (tiny_ws.root / "feedback" / "情報システム課_依頼文.txt").is_file()
+    fill_workbook(dist.files["情報システム課"], tiny_ws.inbox / "情報システム課_回答.xlsx",
+                  {"T2": {"status": "◎"}, "T3": {"status": "◎"}, "T5": {"status": "△"}}, tiny_ws.template)
+    again = CliRunner().invoke(cli, ["feedback", "-w", str(tiny_ws.root)])
+    assert again.exit_code == 0, again.output  # △ without a reason: a warning, a letter, no error
+
+
+def test_a_return_openpyxl_cannot_copy_gets_an_error_finding_and_no_letter(tiny_ws):
+    """A date cell (t="d") holding text passes nakano-xl's reader (the text is read as typed)
+    but openpyxl refuses the whole file: that department gets no copy and no letter, the others
+    theirs, and the command says so with exit status 1."""
+    from .intake_kit import replace_cell
+
+    returned(tiny_ws)
+    replace_cell(tiny_ws.inbox / "税務課_回答.xlsx", "回答", "C5", '<c r="C5" t="d"><v>▲</v></c>')
+    result = CliRunner().invoke(cli, ["feedback", "-w", str(tiny_ws.root)])
+    assert result.exit_code == 1, result.output
+    assert "税務課" in result.output and "コピーを作れませんでした" in result.output
+    folder = tiny_ws.root / "feedback"
+    assert not (folder / "税務課.xlsx").exists() and not (folder / "税務課_依頼文.txt").exists()
+    assert (folder / "情報システム課.xlsx").is_file() and (folder / "情報システム課_依頼文.txt").is_file()

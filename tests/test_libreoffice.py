@@ -23,13 +23,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from nakano_xl.answers import load_answers
 from nakano_xl.consolidate import Consolidation, consolidate
 from nakano_xl.fill import fill_workbook
 from nakano_xl.findings import Severity
 from nakano_xl.intake import read_file
 from nakano_xl.layout import FIRST_ROW, HEADER_ROW, InputColumns
 from nakano_xl.model import ANSWER_FIELDS
-from nakano_xl.plan import load_answers
 from nakano_xl.report import header_row
 from nakano_xl.workspace import Workspace, open_workspace
 from nakano_xl.xlsx.cells import a1
@@ -223,7 +223,7 @@ def test_text_typed_in_calc_is_read_back_exactly_as_typed(calc, demo, tmp_path):
     """'46', '=1+1', '2022/4/1' … typed into the text-formatted answer cells stay text."""
     ws = demo.workspace
     path = written(calc.tricky)
-    sub, findings = read_file(ws, path, path.name)
+    sub, findings, _ = read_file(path, path.name, ws=ws, limits=ws.settings.limits)
     assert sub is not None and not [f for f in findings if f.severity is Severity.ERROR]
     typed = {item_id: {k: v for k, v in sub.answers[item_id].cells().items()}
              for item_id in calc.tricky_answers}
@@ -231,7 +231,7 @@ def test_text_typed_in_calc_is_read_back_exactly_as_typed(calc, demo, tmp_path):
     # The same values typed by the Python path read back the same.
     python_copy = tmp_path / path.name
     fill_workbook(demo.distribution.files["情報システム課"], python_copy, calc.tricky_answers, ws.template)
-    python_sub, _ = read_file(ws, python_copy, python_copy.name)
+    python_sub, _, _ = read_file(python_copy, python_copy.name, ws=ws, limits=ws.settings.limits)
     assert python_sub is not None
     assert {i: python_sub.answers[i] for i in calc.tricky_answers} == {i: sub.answers[i] for i in calc.tricky_answers}
     # And Calc stored them as strings, not as numbers, dates, booleans or formulas.

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
+from nakano_xl.answers import load_answers
 from nakano_xl.errors import PlanError
-from nakano_xl.plan import load_answers, load_kpis, load_plan
+from nakano_xl.plan import load_kpis, load_plan
 from nakano_xl.template import load_template
 
 from .helpers import PLAN_HEADER, read_csv, write_csv

@@ -6,28 +6,19 @@ Along the flow, one module per step:
   (`xlsx.reader` checks the zip directory, scans every part for a DOCTYPE, caps rows).
 - `identify`: whose file it is, from its signed metadata; duplicates; when it was saved.
 - `rows`: the answer rows by item id, fixed cells against the plan, every other typed cell.
-- `inbox`: the loop over the inbox (and `check_files` for ``nakano-xl check``).
-- `status`: the return status table (``nakano-xl status``).
+- `inbox`: one file (`read_file`) and the loop over the inbox (`read_inbox`; `check_files` for
+  ``nakano-xl check``).
+- `status`: who returned what (``nakano-xl status``, the 提出状況 sheet, feedback's reminder).
 """
 
 from __future__ import annotations
 
-from .inbox import (
-                    CheckedFile,
-                    check_files,
-                    list_inbox,
-                    missing_departments,
-                    read_file,
-                    read_inbox,
-                    read_one,
-                    resolve_duplicates,
-)
+from .inbox import CheckedFile, check_files, list_inbox, missing_departments, read_file, read_inbox
 from .rows import EXTRA_ROWS
-from .status import OtherFile, ReturnStatus, StatusReport, return_status
+from .status import DepartmentStatus, OtherFile, StatusReport, return_status
 from .submission import FileRecord, Inbox, Submission
 
 __all__ = [
-    "EXTRA_ROWS", "CheckedFile", "FileRecord", "Inbox", "OtherFile", "ReturnStatus", "StatusReport", "Submission",
-    "check_files", "list_inbox", "missing_departments", "read_file", "read_inbox", "read_one", "resolve_duplicates",
-    "return_status",
+    "EXTRA_ROWS", "CheckedFile", "DepartmentStatus", "FileRecord", "Inbox", "OtherFile", "StatusReport",
+    "Submission", "check_files", "list_inbox", "missing_departments", "read_file", "read_inbox", "return_status",
 ]

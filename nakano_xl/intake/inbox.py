@@ -41,13 +41,11 @@ def list_inbox(inbox: Path) -> list[Path]:
     return sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.relative_to(inbox).as_posix())
 
 
-def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int | None = None,
-               meanwhile: Callable[[], None] | None = None) -> Inbox:
+def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int = 1) -> Inbox:
     """Every file under ``ws.inbox`` → submissions and findings, under ``ws.settings.limits``.
 
-    ``workers``: processes that read files (`nakano_xl.workers`); by default one per CPU for a
-    large inbox, none for a small one. Any number gives the same result. ``meanwhile``: done
-    here while the workers read (`workers.pmap`).
+    ``workers``: processes that read files (`nakano_xl.workers`); any number gives the same
+    result.
     """
     require_safe_xml()
     limits = ws.settings.limits
@@ -55,7 +53,7 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
     paths = list_inbox(ws.inbox)
     inbox = Inbox([], [], [], limits)
     tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
-    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers, meanwhile=meanwhile)
+    results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers)
     for done, (sub, found, record) in enumerate(results, start=1):
         inbox.files.append(record)
         if sub is None:
@@ -76,14 +74,19 @@ def _read_task(state: tuple[Workspace, Limits, Facts], task: tuple[Path, str]) -
     """One file of `read_inbox`, in whichever process runs it."""
     ws, limits, facts = state
     path, rel = task
-    return read_file_safely(path, rel, ws=ws, limits=limits, facts=facts)
+    return read_file(path, rel, ws=ws, limits=limits, facts=facts)
 
 
-def read_file_safely(path: Path, rel: str, *, ws: Workspace | None, limits: Limits,
-                     facts: Facts | None = None) -> tuple[Submission | None, list[Finding], FileRecord]:
-    """`read_one`, with anything unexpected turned into a finding for this file."""
+def read_file(path: Path, rel: str, *, ws: Workspace | None, limits: Limits, facts: Facts | None = None) -> Read:
+    """One returned file: the submission (None when it is not a usable workbook), the findings
+    about this file, and what reading it cost. ``rel`` is the name findings give the file.
+
+    With a workspace, everything `consolidate` checks for one file; without one, what the file
+    alone can tell (`check_files`). Anything unexpected becomes a finding for this file: one bad
+    file never stops the run.
+    """
     try:
-        return read_one(path, rel, ws=ws, limits=limits, facts=facts)
+        return _read(path, rel, ws=ws, limits=limits, facts=facts)
     except WorkspaceError:
         raise  # the workspace itself is broken (signing key unreadable): the run stops
     except Exception as e:  # one bad file must never stop the run
@@ -92,32 +95,22 @@ def read_file_safely(path: Path, rel: str, *, ws: Workspace | None, limits: Limi
             FileRecord(rel, "unknown", size)
 
 
-def read_one(path: Path, rel: str, *, ws: Workspace | None, limits: Limits,
-             facts: Facts | None = None) -> tuple[Submission | None, list[Finding], FileRecord]:
-    """Read one file; the findings are about this file only. ``rel`` is the name findings use."""
+def _read(path: Path, rel: str, *, ws: Workspace | None, limits: Limits, facts: Facts | None) -> Read:
     size = path.stat().st_size
     book, kind, found, inflated = open_workbook(path, rel, limits)
     if book is None:
         return None, found, FileRecord(rel, kind, size, inflated)
     with book:
         try:
-            sub, more = read_book(book, rel, ws, facts)
+            sub, more = _read_book(book, rel, ws, facts)
         except RefusedFile as e:  # a part refused while reading (a corrupt sheet): nothing of it is used
             sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
         record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)
     return sub, found + more, record
 
 
-def read_file(ws: Workspace, path: Path, rel: str) -> tuple[Submission | None, list[Finding]]:
-    """Read one file against a workspace, as consolidate does: the submission (or None) and
-    the findings about this file. ``rel`` is the name findings give the file.
-    """
-    sub, found, _ = read_one(path, rel, ws=ws, limits=ws.settings.limits)
-    return sub, found
-
-
-def read_book(book: XlsxFile, rel: str, ws: Workspace | None,
-              facts: Facts | None = None) -> tuple[Submission | None, list[Finding]]:
+def _read_book(book: XlsxFile, rel: str, ws: Workspace | None,
+               facts: Facts | None = None) -> tuple[Submission | None, list[Finding]]:
     hint = ws.template if ws else load_template()
     meta, meta_ref = find_metadata(book, hint.input["metadata_sheet"])
     if meta is None:
@@ -228,7 +221,7 @@ def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
     todo = list(paths)
     for done, path in enumerate(todo, start=1):
         name = str(path)
-        sub, found, record = read_file_safely(path, name, ws=ws, limits=lim, facts=facts)
+        sub, found, record = read_file(path, name, ws=ws, limits=lim, facts=facts)
         out.append(CheckedFile(path, record, sub, found))
         if progress:
             progress(done, len(todo))

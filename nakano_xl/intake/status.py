@@ -1,7 +1,8 @@
 """The return status (提出状況): which department sent what, when, with how many problems.
 
-Computed from the inbox alone (``nakano-xl status``), before anything is merged or
-written: a coordinator looks at it while returns are still coming in.
+Computed once from the inbox, before anything is merged or written, and shown three ways:
+``nakano-xl status`` while returns are still coming in, the 提出状況 sheet of the
+consolidated workbook, and feedback's list of departments that sent nothing.
 """
 
 from __future__ import annotations
@@ -17,23 +18,27 @@ from .submission import Inbox, Submission
 
 
 @dataclass(frozen=True, slots=True)
-class ReturnStatus:
+class DepartmentStatus:
     department: str
-    returned: bool  # a usable workbook of this department is in the inbox
-    file: str | None  # the file used
+    file: str | None  # the file used; None while the department has sent no usable workbook
     saved_at: dt.datetime | None  # when the department saved it
-    items: int  # rows the department answers
-    unanswered: int  # of them, rows without a mark (or not in the file)
-    errors: int
+    items: int  # rows the plan gives the department to answer
+    unanswered: int  # of them, rows without a mark in the file used (or not in it at all)
+    errors: int  # error findings about the file used
     warnings: int
+    waiting: tuple[str, ...] = ()  # shared rows another department answered, still waiting for this one
     other_files: tuple[str, ...] = ()  # superseded or refused files that claim this department
+
+    @property
+    def returned(self) -> bool:
+        return self.file is not None
 
     def to_json(self) -> dict[str, Any]:
         return {"department": self.department, "returned": self.returned, "file": self.file,
                 "saved_at": self.saved_at.isoformat() if self.saved_at else None,
                 "saved_at_jst": format_saved_at(self.saved_at) if self.saved_at else None,
                 "items": self.items, "unanswered": self.unanswered, "errors": self.errors,
-                "warnings": self.warnings, "other_files": list(self.other_files)}
+                "warnings": self.warnings, "waiting": list(self.waiting), "other_files": list(self.other_files)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +58,11 @@ class OtherFile:
 
 @dataclass
 class StatusReport:
-    departments: list[ReturnStatus]
+    departments: list[DepartmentStatus]
     other_files: list[OtherFile] = field(default_factory=list)
 
     def missing(self) -> list[str]:
+        """The departments that have sent no usable workbook, in plan order."""
         return [d.department for d in self.departments if not d.returned]
 
     def to_json(self) -> dict[str, Any]:
@@ -84,16 +90,21 @@ def return_status(ws: Workspace, inbox: Inbox) -> StatusReport:
         others.append(_other(file, worst.department, found))
     rows = []
     for dept in ws.plan.departments():
-        items = [i.item_id for i in ws.plan.items_for(dept)]
+        items = ws.plan.items_for(dept)
         sub: Submission | None = used.get(dept)
-        answered = {i for i, a in sub.answers.items() if a.status is not None} if sub else set()
-        rows.append(ReturnStatus(
-            department=dept, returned=sub is not None, file=sub.file if sub else None,
-            saved_at=sub.saved_at if sub else None, items=len(items),
-            unanswered=sum(1 for i in items if i not in answered),
+        if sub is None:
+            answered: set[str] = set()
+            # Shared rows another department has answered: they wait for this one.
+            waiting = tuple(i.item_id for i in items if any(d in used for d in i.assignment.answering if d != dept))
+        else:
+            answered = {i for i, a in sub.answers.items() if a.status is not None}
+            waiting = ()
+        rows.append(DepartmentStatus(
+            department=dept, file=sub.file if sub else None, saved_at=sub.saved_at if sub else None,
+            items=len(items), unanswered=sum(1 for i in items if i.item_id not in answered),
             errors=count(sub.findings, Severity.ERROR) if sub else 0,
             warnings=count(sub.findings, Severity.WARNING) if sub else 0,
-            other_files=tuple(sorted(claims.get(dept, ()))),
+            waiting=waiting, other_files=tuple(sorted(claims.get(dept, ()))),
         ))
     return StatusReport(rows, sorted(others, key=lambda o: o.file))
 

@@ -157,8 +157,7 @@ class BulkWorksheet(xlsxwriter.worksheet.Worksheet):
         # from the worker, and half the deflating is done there (issue 9).
         # A stretch takes ~50 ms, a forked worker ~10 ms to start: two stretches are worth one
         # (a prefecture's 20,000 rows are 10; with the inbox's threshold they ran here alone).
-        self.fh.write(self.splice(list(pmap(_deflate_rows, spans, state=state, workers=workers, here=True,
-                                            least=2))))
+        self.fh.write(self.splice(list(pmap(_deflate_rows, spans, state=state, workers=1))))
 
 
 # Rows serialised and deflated at a time: ~2.5 MB of XML, never the whole sheet in memory.

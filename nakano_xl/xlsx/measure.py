@@ -12,18 +12,20 @@ import math
 # Excel measures column widths in widths of "0"; a full-width (CJK) character takes about two.
 
 
-def text_width(text: str) -> float:
-    """Width of one line of text in column-width units.
+def text_width(text: str, narrow: float = 1.1) -> float:
+    """Width of one line of text in widths of "0": 2 for a full-width (CJK) character,
+    ``narrow`` for any other (a spreadsheet's proportional font: about 1.1; a terminal: 1).
 
     Counted from the UTF-8 length rather than character by character: the report of a
     nation-wide survey measures millions of characters. CJK characters take 3 bytes, ASCII 1,
-    so (bytes - chars) / 2 counts the wide ones exactly for text made of those two kinds.
+    so (bytes - chars) / 2 counts the wide ones exactly for text made of those two kinds
+    (and takes ○ ◎ — for wide, as a Japanese terminal and font draw them).
     """
     if text.isascii():
-        return 1.1 * len(text)
+        return narrow * len(text)
     chars = len(text)
     wide = min(chars, (len(text.encode("utf-8")) - chars) // 2)
-    return 2.0 * wide + 1.1 * (chars - wide)
+    return 2.0 * wide + narrow * (chars - wide)
 
 
 def line_count(text: str, column_width: float) -> int:

@@ -60,7 +60,7 @@ NEUTRALISING_PREFIX = "'"
 NEEDS_PREFIX = FORMULA_STARTS + (NEUTRALISING_PREFIX,)
 PRINTED_DASH = "-"  # printed in 別紙1 for "nothing planned"; not a formula
 SOFFICE_ENV = "NAKANO_XL_SOFFICE"
-PDF_TIMEOUT = 180  # seconds per soffice run; each takes 2–3 s here (README)
+PDF_TIMEOUT = 180  # seconds per soffice run: far more than a conversion takes, so only a hang hits it
 
 Progress = Callable[[int, int], None]
 

@@ -88,10 +88,6 @@ class Status(enum.Enum):
     BEHIND = "△"  # U+25B3 着手したものの十分に進行しているとはいえない
     NOT_STARTED = "×"  # U+00D7 未着手
 
-    # Hashed by identity, in C: Enum's own __hash__ is Python code, and the counts hash a
-    # mark millions of times at nation scale. (A member is a singleton, in every process.)
-    __hash__ = object.__hash__
-
     @property
     def mark(self) -> str:
         return self.value
@@ -111,24 +107,14 @@ class Answer:
     plan_next_year: str = ""
     plan_later: str = ""
 
-    def is_blank(self) -> bool:
-        return self.status is None and not any(getattr(self, f) for f in TEXT_FIELDS)
-
-    def __reduce__(self) -> tuple[type[Answer], tuple[Status | None, str, str, str, str]]:
-        # Pickled as its five values: workers send 400,000 answers back at nation scale, and a
-        # frozen dataclass's own state pickling took three times as long, at both ends.
-        return Answer, (self.status, self.reason, self.results_to_date, self.plan_next_year, self.plan_later)
-
     def cells(self) -> dict[str, str]:
         """The answer as the texts shown in the five answer columns."""
-        # Spelled out (in TEXT_FIELDS order, then status): called for every row of every report.
         return {"reason": self.reason, "results_to_date": self.results_to_date,
                 "plan_next_year": self.plan_next_year, "plan_later": self.plan_later,
                 "status": self.status.value if self.status else ""}
 
 
-# The answer of an item nobody has answered. One shared value (an Answer is frozen): the
-# lookups `answers.get(item_id, NO_ANSWER)` run for every row of a nation-wide survey.
+# The answer of an item nobody has answered: one shared value (an Answer is frozen).
 NO_ANSWER = Answer()
 
 
@@ -166,7 +152,7 @@ _DEPT_TOKEN = re.compile(r"\([^()]*\)|[^\s()]+")
 
 @functools.lru_cache(maxsize=1 << 16)  # a plan repeats the same 所管課 texts on many rows
 def parse_departments(text: str, rules: DepartmentRules) -> Assignment:
-    """Read 所管課 text as the FY R3 report writes it (DESIGN.md, "所管課 text").
+    """Read 所管課 text as the FY R3 report writes it (README, "所管課").
 
     >>> rules = DepartmentRules(frozenset({"各所管課"}), ("課",))
     >>> parse_departments("情報システム課 (子育て支援課、防災危機管理課) 各所管課", rules)

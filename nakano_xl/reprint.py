@@ -36,9 +36,6 @@ class Links:
     root: dict[str, str | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
-    def original_of(self, item_id: str) -> str | None:
-        return self.root.get(item_id)
-
 
 def link_reprints(plan: Plan) -> Links:
     """Resolve every 再掲 row to the row that is really answered, and check the link."""

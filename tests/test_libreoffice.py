@@ -1,4 +1,4 @@
-"""LibreOffice Calc as the departments' real client: it fills, re-saves and renders (issue 7).
+"""LibreOffice Calc as the departments' real client: it fills, re-saves and renders.
 
 Files written and read back by the same Python library prove little: Excel and LibreOffice
 rewrite a workbook when they save it. Here every department workbook of the FY R3 sample goes

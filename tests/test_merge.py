@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import openpyxl
+import pytest
 
 from nakano_xl.consolidate import consolidate
 from nakano_xl.distribute import distribute
@@ -106,3 +107,18 @@ def test_submission_status_shows_the_shared_rows_waiting_for_a_department(tiny_w
     assert rows["税務課"]["提出"] == "未提出"
     assert rows["税務課"]["回答待ちの共同行"] == "T3"
     assert rows["情報システム課"]["回答待ちの共同行"] in (None, "")
+
+
+def test_an_older_workspaces_retired_rule_is_read_and_ignored(tiny_ws):
+    """Settings written before ``duplicate_submission`` was retired still hold it: the workspace
+    opens as before; an unknown rule is still refused with a message."""
+    from nakano_xl.errors import WorkspaceError
+
+    path = tiny_ws.root / "nakano-xl.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "duplicate_submission" not in text
+    path.write_text(text.replace("[rules]\n", '[rules]\nduplicate_submission = "latest"\n'), encoding="utf-8")
+    assert open_workspace(tiny_ws.root).settings.rules == tiny_ws.settings.rules
+    path.write_text(text.replace("[rules]\n", '[rules]\nnewest_wins = "yes"\n'), encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="newest_wins"):
+        open_workspace(tiny_ws.root)

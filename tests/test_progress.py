@@ -1,4 +1,4 @@
-"""Progress bars (issue 9): on a terminal for distribute, consolidate and a check of several
+"""Progress bars: on a terminal for distribute, consolidate and a check of several
 files; never with --quiet, never when stderr is not a terminal (a log file, a pipe, a script)."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_jobs_gives_the_same_result(tmp_path):
 
 
 def test_check_and_consolidate_start_without_openpyxl_numpy_or_pandas(tmp_path):
-    """Start-up counts when a coordinator checks one file (issue 9): the commands that read
+    """Start-up counts when a coordinator checks one file: the commands that read
     returns never import openpyxl (which brings numpy) nor pandas; `feedback` loads openpyxl
     only when it makes the marked copies."""
     import subprocess

@@ -48,7 +48,8 @@ def test_section_cells_are_merged_over_their_rows(demo):
     sheet = openpyxl.load_workbook(demo.workspace.report_path())["別紙1"]
     head = find_header_row(sheet, "実施内容")
     merged = sorted((r.min_row, r.max_row) for r in sheet.merged_cells.ranges if r.min_col == 1 and r.min_row > head)
-    # A section that runs over a printed page gets one cell per page, its label repeated (issue 5).
+    # A section that runs over a printed page gets one cell per page, its label repeated, as the
+    # published FY R3 report prints 2-3-①.
     page_starts = {brk.id + 1 for brk in sheet.row_breaks.brk}
     expected = []
     row = head + 1

@@ -3,7 +3,7 @@
 An existing output is only ever replaced by a complete new one. On Windows the rename fails
 while Excel holds the target open: that becomes `OutputLocked`, a clear message instead of a
 traceback. Apart from `writer` (xlsxwriter) so that a command that only reads returns, or
-writes text, does not import xlsxwriter (issue 9: ~30 ms of a ward's start-up).
+writes text, does not import xlsxwriter.
 """
 
 from __future__ import annotations

@@ -43,9 +43,8 @@ def line_count(text: str, column_width: float) -> int:
 
 
 # Lines of wrapped Japanese text are about 1.42 em apart in LibreOffice, which sets them in
-# Noto Sans CJK JP (measured: its optimal height for 5 lines of 10 pt is 72.3 pt, for 7 lines
-# 100.7 pt); Excel's Japanese fonts set them closer. 1.35 em cut the last line off in
-# LibreOffice's print (issue 5).
+# Noto Sans CJK JP; Excel's Japanese fonts set them closer. A little more than LibreOffice's
+# spacing, so that its print never cuts the last line off (docs/design.md).
 LINE_SPACING = 1.45
 
 

@@ -3,7 +3,7 @@
 A department may send back anything with ``.xlsx`` on it: the workbook saved as
 "Excel 97-2003" (an OLE container), the same workbook with a password to open (an OLE
 container too, holding an encrypted OOXML package), a page saved from a browser, an ODS
-from LibreOffice, a PDF. pandas would silently read some of these (NOTES-clients.md), so
+from LibreOffice, a PDF. pandas would silently read some of these (docs/design.md), so
 intake decides here, before any spreadsheet library sees a byte.
 
 The OLE check reads the container's directory (names of its streams) with every step

@@ -27,7 +27,7 @@ Why the checks are here: the UNO API writes into locked cells of a protected she
 hidden sheets and under merges, and ignores validation; a person in Calc or Excel is stopped
 by all of these. So this worker refuses them itself, as the program would.
 
-LibreOffice facts this relies on (NOTES-clients.md): a second soffice on the same profile
+LibreOffice facts this relies on (docs/design.md): a second soffice on the same profile
 silently hands its work to the first, so every start gets its own profile; under a C locale
 non-ASCII file names fail to load through UNO, so files are copied to ASCII names first.
 soffice runs in its own process group and is ended by that group, never by name.

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from nakano_xl.distribute import distribute
 from nakano_xl.model import Answer, Status
+from nakano_xl.workers import auto_workers
 from nakano_xl.workspace import Workspace, init_workspace
 
 CREATED = dt.datetime(2022, 4, 1, 9, 0, 0)
@@ -94,10 +95,11 @@ def generate(out: Path, departments: int, rows: int) -> Workspace:
     make_plan(plan, departments, rows)
     ws = init_workspace(out / "ws", plan, "R3", now=CREATED)
     answers = make_answers(ws)
-    filled = distribute(ws, prefill=answers)
+    workers = auto_workers(departments)
+    filled = distribute(ws, prefill=answers, workers=workers)
     for path in filled.files.values():
         path.replace(ws.inbox / f"{path.stem}_回答.xlsx")
-    distribute(ws)  # the blank outbox, as sent out; the distribution id stays the same
+    distribute(ws, workers=workers)  # the blank outbox, as sent out; the distribution id stays the same
     return ws
 
 

@@ -1,16 +1,20 @@
 """Time nakano-xl against what users would do instead, side by side, in one run.
 
     python benchmarks/run.py                                   # ward and prefecture
-    python benchmarks/run.py --scales ward,prefecture,nation   # all three (nation: ~25 min)
+    python benchmarks/run.py --scales ward,prefecture,nation   # all three
     python benchmarks/run.py --nation 500x200                  # a smaller nation (departments x rows)
     python benchmarks/run.py --keep /tmp/bench --reuse         # keep the generated files, reuse them
     python benchmarks/run.py --scales nation --nation-repeat 2 # every nation step twice (median)
+    python benchmarks/run.py --shapes xlsxwriter               # only the generator's files
 
 For each scale it generates a synthetic survey (benchmarks/generate.py) and runs, each as a
 fresh process on the same files: ``nakano-xl distribute``, the bare xlsxwriter distribute,
 ``nakano-xl consolidate`` (as a user runs it, and with ``-j 1``: one process), the user's
 pandas script, the calamine + xlsxwriter floor, and ``nakano-xl check`` on one file, with and
-without the workspace. Every step runs ``--repeat`` times, the steps taking turns, so a busy
+without the workspace. The returns come in the shapes they really arrive in (``--shapes``;
+benchmarks/resave.py): as the generator wrote them (xlsxwriter), re-saved by LibreOffice, and
+re-saved by openpyxl; the consolidating steps run on each. Every step runs ``--repeat`` times,
+the steps taking turns, so a busy
 moment of a shared machine does not fall on one step only; the table gives the median and the
 fastest run. Peak memory is the larger of the step's process's own high-water mark (VmHWM) and
 the largest sum of the proportional memory (PSS) of it and its worker processes, sampled every
@@ -39,6 +43,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate
+from resave import SHAPES, resave
 
 SCALES = {"ward": (40, 10), "prefecture": (400, 50), "nation": (2000, 200)}
 
@@ -111,6 +116,12 @@ def measure(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, floa
     return elapsed, peak / 2**20
 
 
+# The steps that read the returns, run again for every shape of return.
+BY_SHAPE = (CONSOLIDATE, SERIAL, USERS, FLOOR)
+SHAPE_NAMES = {"xlsxwriter": "as generated (xlsxwriter)", "libreoffice": "re-saved by LibreOffice",
+               "openpyxl": "re-saved by openpyxl"}
+
+
 def steps(ws: Path, work: Path) -> dict[str, list[str]]:
     one = min((ws / "inbox").iterdir())
     base = [sys.executable, str(HERE / "baselines.py")]
@@ -127,13 +138,27 @@ def steps(ws: Path, work: Path) -> dict[str, list[str]]:
 
 
 def run_scale(name: str, departments: int, rows: int, work: Path, repeat: int, reuse: bool,
-              env: dict[str, str]) -> dict[str, list[tuple[float, float]]]:
+              env: dict[str, str], shapes: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """Every step on the generator's returns, and the reading steps on each other shape of them;
+    results by label (``label [shape]`` for the other shapes)."""
     folder = work / name
     ws = folder / "ws"
     if not (reuse and (ws / "inbox").is_dir()):
         print(f"[{name}] generating {departments} departments x {rows} rows …", file=sys.stderr)
         generate(folder, departments, rows)
     todo = steps(ws, folder)
+    for shape in shapes:
+        if shape == "xlsxwriter":
+            continue
+        target = folder / f"ws_{shape}"
+        if not (reuse and (target / "inbox").is_dir()):
+            print(f"[{name}] re-saving the returns with {shape} …", file=sys.stderr)
+            resave(ws, target, shape)
+        for label, cmd in steps(target, folder / shape).items():
+            if label in BY_SHAPE:
+                todo[f"{label} [{shape}]"] = cmd
+    if "xlsxwriter" not in shapes:
+        todo = {label: cmd for label, cmd in todo.items() if label not in BY_SHAPE}
     log = folder / "stderr.log"
     results: dict[str, list[tuple[float, float]]] = {label: [] for label in todo}
     for n in range(repeat):
@@ -210,9 +235,14 @@ def main() -> None:
                         help="runs of every step at nation scale (default: --repeat, else 1)")
     parser.add_argument("--keep", type=Path, help="keep the generated files here")
     parser.add_argument("--reuse", action="store_true", help="reuse the files generated earlier in --keep")
+    parser.add_argument("--shapes", default=",".join(SHAPES),
+                        help=f"shapes of the returns the reading steps run on ({', '.join(SHAPES)})")
     parser.add_argument("--sweep", action="store_true",
                         help="also consolidate ~20,000 rows as 100, 400 and 2,000 files (time and memory by file count)")
     args = parser.parse_args()
+    shapes = args.shapes.split(",")
+    if unknown := set(shapes) - set(SHAPES):
+        parser.error(f"unknown shapes: {', '.join(sorted(unknown))}")
     d, r = (int(x) for x in args.nation.split("x"))
     SCALES["nation"] = (d, r)
     work = args.keep or Path(tempfile.mkdtemp(prefix="nakano-bench-"))
@@ -230,7 +260,7 @@ def main() -> None:
         repeat = (args.nation_repeat if name == "nation" else None) or args.repeat or {"ward": 5, "prefecture": 3}.get(name, 1)
         before = os.getloadavg()[0]
         table[f"{name} ({departments} files x {rows} rows)"] = run_scale(name, departments, rows, work, repeat,
-                                                                         args.reuse, env)
+                                                                         args.reuse, env, shapes)
         loads.append(f"{name}: load {before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"\nMachine: {machine()}\n")
     print("Command: python benchmarks/run.py " + " ".join(sys.argv[1:]) + "\n")
@@ -242,10 +272,14 @@ def main() -> None:
     print("\nMedian wall time (fastest run) · peak memory of the process and its workers.\n")
     for s in scales:
         t = {k: statistics.median(x for x, _ in v) for k, v in table[s].items()}
-        print(f"- {s}: consolidate {t[USERS] / t[CONSOLIDATE]:.1f}x faster than the user's script "
-              f"({t[USERS] / t[SERIAL]:.1f}x with one process), {t[CONSOLIDATE] / t[FLOOR]:.2f}x the floor "
-              f"({t[SERIAL] / t[FLOOR]:.2f}x with one process); distribute {t[DISTRIBUTE] / t[BARE]:.2f}x "
-              f"the bare write")
+        if DISTRIBUTE in t:
+            print(f"- {s}: distribute {t[DISTRIBUTE] / t[BARE]:.2f}x the bare write")
+        for shape in shapes:
+            tag = "" if shape == "xlsxwriter" else f" [{shape}]"
+            c, one, users, floor = (t[label + tag] for label in BY_SHAPE)
+            print(f"- {s}, returns {SHAPE_NAMES[shape]}: consolidate {users / c:.1f}x faster than the user's "
+                  f"script ({users / one:.1f}x with one process), {c / floor:.2f}x the floor "
+                  f"({one / floor:.2f}x with one process)")
     if args.sweep:
         run_sweep(work, args.repeat or 3, args.reuse, env)
     print("\n" + "; ".join(loads))

@@ -4,7 +4,7 @@ A department's sheet whose rows hold only plain cells (`reader._ROW_TOKENS`) is 
 callback per element; anything else goes the general way (issue 9). Random sheets mixing
 plain cells with everything that is not plain — formulas, entities, inline strings, cells
 past the limits, whitespace, rows without cells — are read both ways here, and the sheets
-must be equal: cells, merges, validations, protection, rows counted, what lies outside the
+must be equal: cells, merges, protection, rows counted, what lies outside the
 area, whether the limits cut the sheet.
 """
 

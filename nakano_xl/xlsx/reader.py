@@ -11,7 +11,7 @@ to `CACHE_BYTES` a file), so reading a part afterwards does not inflate it again
 Why not openpyxl or calamine here (NOTES-clients.md): openpyxl needs ``max_row`` loops and
 hangs on bombs; calamine aborts the whole process on some hostile files. A zip + expat
 reader is 4× faster than openpyxl read-only and gives what intake needs that the others hide:
-formulas *and* cached values, cell protection, merged ranges, validations, comments.
+formulas *and* cached values, cell protection, merged ranges, comments.
 
 XML safety: every part is scanned for ``<!DOCTYPE``/``<!ENTITY`` chunk by chunk as it is
 inflated, before any parser sees it, and must be UTF-8 (the scan reads bytes). No DTD means
@@ -50,12 +50,11 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat as pyexpat
 
 from ..errors import NakanoError
-from .cells import range_contains, split_a1
+from .cells import split_a1
 
 # The same few hundred references ("C5") come back in every file: parse each once.
 _split_a1 = functools.lru_cache(maxsize=1 << 16)(split_a1)
 from .numfmt import format_code, is_date_format, render, render_general
-from .sniff import sniff  # kept importable from here
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -65,15 +64,11 @@ M = f"{{{NS_MAIN}}}"
 CHUNK = 64 * 1024
 # Tags compared for every element of a sheet: built once, not per comparison.
 T_C, T_ROW, T_V, T_F, T_IS = f"{M}c", f"{M}row", f"{M}v", f"{M}f", f"{M}is"
-T_SHEET_DATA, T_PROTECTION, T_MERGE, T_VALIDATION = (f"{M}sheetData", f"{M}sheetProtection", f"{M}mergeCell",
-                                                       f"{M}dataValidation")
-T_LEGACY_DRAWING, T_DRAWING, T_FORMULA1 = f"{M}legacyDrawing", f"{M}drawing", f"{M}formula1"
-A_REL_ID = f"{{{NS_REL}}}id"
+T_SHEET_DATA, T_PROTECTION, T_MERGE = f"{M}sheetData", f"{M}sheetProtection", f"{M}mergeCell"
 T_SI, T_T, T_R = f"{M}si", f"{M}t", f"{M}r"
 # The same names as expat gives them (namespace, "}", local name), for the streamed parts.
 X_C, X_ROW, X_V, X_F, X_IS, X_T, X_R, X_SI = (t[1:] for t in (T_C, T_ROW, T_V, T_F, T_IS, T_T, T_R, T_SI))
-X_PROTECTION, X_MERGE, X_VALIDATION, X_FORMULA1 = (t[1:] for t in (T_PROTECTION, T_MERGE, T_VALIDATION, T_FORMULA1))
-X_LEGACY_DRAWING, X_DRAWING, X_REL_ID = (t[1:] for t in (T_LEGACY_DRAWING, T_DRAWING, A_REL_ID))
+X_PROTECTION, X_MERGE = (t[1:] for t in (T_PROTECTION, T_MERGE))
 X_SHEET_DATA, X_SST = T_SHEET_DATA[1:], f"{NS_MAIN}}}sst"
 
 # The plain shapes, read without a callback per element (issue 9): rows and cells, and shared
@@ -169,29 +164,18 @@ class Cell(NamedTuple):
     style: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Validation:
-    ranges: tuple[str, ...]
-    type: str
-    formula1: str
-    error_style: str  # stop | warning | information
-
-
 @dataclass(slots=True)
 class Sheet:
     name: str
     state: str
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     merged: list[str] = field(default_factory=list)
-    validations: list[Validation] = field(default_factory=list)
     protected: bool = False
     rows_read: int = 0  # <row> elements iterated
     truncated: bool = False  # more rows (or columns) than the limits allow; the rest was not read
     locked_styles: frozenset[int] = frozenset()
     outside: list[Cell] = field(default_factory=list)  # first cells with content outside the area
     outside_count: int = 0  # all of them
-    legacy_drawing: str | None = None  # relationship id of the comments' drawing
-    drawing: str | None = None  # relationship id of shapes and text boxes
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -204,17 +188,6 @@ class Sheet:
         cell = self.cells.get((row, col))
         return (cell.style if cell else 0) in self.locked_styles
 
-    def merged_over(self, row: int, col: int) -> str | None:
-        return next((m for m in self.merged if range_contains(m, row, col)), None)
-
-    def validation_at(self, row: int, col: int) -> Validation | None:
-        for v in self.validations:
-            if any(range_contains(r, row, col) for r in v.ranges):
-                return v
-        return None
-
-    def last_row(self) -> int:
-        return max((r for r, _ in self.cells), default=0)
 
 
 _UNSAFE_XML = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
@@ -223,7 +196,7 @@ _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _EXTERNAL_REF = re.compile(r"\[\d+\]|'[^']*\[[^\]]+\][^']*'!|\[[^\]]+\.xls[xmb]?\]", re.IGNORECASE)
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
                NotImplementedError, RuntimeError, zlib.error, struct.error)
-MAX_RANGES = 10_000  # merged ranges or validations kept from one sheet
+MAX_MERGED = 10_000  # merged ranges kept from one sheet
 # Parts kept inflated after the scan, per file, so that reading a part does not inflate it a
 # second time (a department's file inflates to ~100 KB; larger parts are streamed again).
 CACHE_BYTES = 16_000_000
@@ -606,7 +579,7 @@ class XlsxFile:
 
     def read_sheet(self, ref: SheetRef, *, max_rows: int | None = None, max_col: int | None = None,
                    area: tuple[int, int] | None = None) -> Sheet:
-        """Stream a worksheet: cells up to the row and column caps, then merges and validations.
+        """Stream a worksheet: cells up to the row and column caps, then merges.
 
         Without ``area`` every cell within the caps is kept. With ``area = (rows, cols)`` only
         the cells inside ``A1`` to that corner are kept; cells with content outside it (up to
@@ -790,7 +763,7 @@ def _rich_start(rich: _RichText, name: str) -> None:
 
 
 class _SheetHandler:
-    """A worksheet, streamed: the cells within the caps, then merges, validations, protection.
+    """A worksheet, streamed: the cells within the caps, then merges and protection.
 
     A cell's row comes from its own reference ("C5"), so a row past the cap is stopped at its
     first cell; nothing is kept of a cell but the `Cell` made of it, so memory stays flat
@@ -811,11 +784,9 @@ class _SheetHandler:
         self.v: str | None = None
         self.f: str | None = None
         self.inline: str | None = None
-        self.capture: list[str] | None = None  # the text being collected (of a <v>, <f>, <formula1>)
+        self.capture: list[str] | None = None  # the text being collected (of a <v>, <f>)
         self.rich: _RichText | None = None  # inside the cell's <is>
         self.depth = 0  # elements open inside the cell
-        self.validation: dict[str, str] | None = None
-        self.formula1: str | None = None
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if self.in_cell:
@@ -846,17 +817,9 @@ class _SheetHandler:
                 self.row = self.last_row + 1
         elif name == X_PROTECTION:
             self.sheet.protected = attrs.get("sheet") in ("1", "true")
-        elif name == X_LEGACY_DRAWING:
-            self.sheet.legacy_drawing = attrs.get(X_REL_ID)
-        elif name == X_DRAWING:
-            self.sheet.drawing = attrs.get(X_REL_ID)
         elif name == X_MERGE:
-            if len(self.sheet.merged) < MAX_RANGES and attrs.get("ref"):
+            if len(self.sheet.merged) < MAX_MERGED and attrs.get("ref"):
                 self.sheet.merged.append(attrs["ref"])
-        elif name == X_VALIDATION:
-            self.validation, self.formula1 = attrs, None
-        elif name == X_FORMULA1 and self.validation is not None and self.formula1 is None:
-            self.capture = []
 
     def start_cell(self, ref: str | None, t: str, s: str | None) -> None:
         """A ``<c>`` starts, with its attributes ``r``, ``t`` and ``s`` (None: not there)."""
@@ -910,15 +873,6 @@ class _SheetHandler:
             if self.last_row > self.rows_cap or sheet.rows_read > self.rows_cap:
                 sheet.truncated = True
                 raise _Stop
-        elif name == X_FORMULA1 and self.capture is not None:
-            self.formula1 = "".join(self.capture)
-            self.capture = None
-        elif name == X_VALIDATION and self.validation is not None:
-            attrs, self.validation = self.validation, None
-            if len(self.sheet.validations) < MAX_RANGES:
-                self.sheet.validations.append(Validation(
-                    ranges=tuple(attrs.get("sqref", "").split()), type=attrs.get("type", ""),
-                    formula1=self.formula1 or "", error_style=attrs.get("errorStyle", "stop")))
 
     def end_cell(self) -> None:
         sheet = self.sheet
@@ -1099,10 +1053,5 @@ def _iso_date_text(v: str) -> str:
     return text
 
 
-def iter_rows(sheet: Sheet, first_row: int) -> Iterator[int]:
-    """Row numbers that hold any cell, from ``first_row`` on, in order."""
-    return iter(sorted({r for r, _ in sheet.cells if r >= first_row}))
-
-
-__all__ = ["Cell", "Limits", "RefusedFile", "Sheet", "SheetRef", "UnsafeXmlSetup", "Validation", "XlsxFile",
-           "decode_escapes", "is_external_formula", "require_safe_xml", "sniff"]
+__all__ = ["Cell", "Limits", "RefusedFile", "Sheet", "SheetRef", "UnsafeXmlSetup", "XlsxFile",
+           "decode_escapes", "is_external_formula", "require_safe_xml"]

@@ -17,7 +17,7 @@ from nakano_xl.xlsx import reader
 from nakano_xl.xlsx.reader import RefusedFile, XlsxFile
 
 from .intake_kit import rewrite_zip
-from .test_reader_plain import STRINGS, plain_strings, sheet_xml, workbook
+from .test_reader_sheets import STRINGS, plain_strings, sheet_xml, workbook
 
 # The parts the reader parses as trees, and one it only scans (the package's own relationships).
 PARSED = ["[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"]

@@ -15,18 +15,11 @@ formulas *and* cached values, cell protection, merged ranges, comments.
 
 XML safety: every part is scanned for ``<!DOCTYPE``/``<!ENTITY`` chunk by chunk as it is
 inflated, before any parser sees it, and must be UTF-8 (the scan reads bytes). No DTD means
-no entity to expand and nothing external to fetch: that is what defusedxml would refuse, and
-its Python layer cost 1.2–1.6× on the bulk and a tenth of a small file (issue 9). So sheets
-and shared strings go to expat directly (told not to read parameter entities besides),
-streamed into callbacks, and the small parts (content types, workbook, relationships, styles,
-comments) to ElementTree's C parser.
+no entity to expand and nothing external to fetch: that is what defusedxml would refuse.
+So sheets and shared strings go to expat directly (told not to read parameter entities
+besides), streamed into callbacks, and the small parts (content types, workbook,
+relationships, styles, comments) to ElementTree's C parser.
 
-A department's sheet (~100 KB) is checked whole by expat without callbacks, and when its rows
-are plain — cells as spreadsheet programs write values, no formula, no entity — they are
-read off the bytes with one regular expression and handed to the same handler as the stream,
-two calls per cell instead of five (issue 9: ~15% of the time of a file). Its shared
-strings likewise, or through ElementTree's C tree builder when they hold rich text.
-tests/test_reader_plain.py reads random sheets both ways.
 openpyxl is used elsewhere (feedback copies, tests) on files that passed here; `require_safe_xml`
 checks at start-up that it parses through defusedxml too.
 """
@@ -34,7 +27,6 @@ checks at start-up that it parses through defusedxml too.
 from __future__ import annotations
 
 import functools
-import operator
 import os
 import posixpath
 import re
@@ -42,7 +34,7 @@ import struct
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol, Self
@@ -64,24 +56,11 @@ M = f"{{{NS_MAIN}}}"
 CHUNK = 64 * 1024
 # Tags compared for every element of a sheet: built once, not per comparison.
 T_C, T_ROW, T_V, T_F, T_IS = f"{M}c", f"{M}row", f"{M}v", f"{M}f", f"{M}is"
-T_SHEET_DATA, T_PROTECTION, T_MERGE = f"{M}sheetData", f"{M}sheetProtection", f"{M}mergeCell"
+T_PROTECTION, T_MERGE = f"{M}sheetProtection", f"{M}mergeCell"
 T_SI, T_T, T_R = f"{M}si", f"{M}t", f"{M}r"
 # The same names as expat gives them (namespace, "}", local name), for the streamed parts.
 X_C, X_ROW, X_V, X_F, X_IS, X_T, X_R, X_SI = (t[1:] for t in (T_C, T_ROW, T_V, T_F, T_IS, T_T, T_R, T_SI))
 X_PROTECTION, X_MERGE = (t[1:] for t in (T_PROTECTION, T_MERGE))
-X_SHEET_DATA, X_SST = T_SHEET_DATA[1:], f"{NS_MAIN}}}sst"
-
-# The plain shapes, read without a callback per element (issue 9): rows and cells, and shared
-# strings, exactly as Excel, LibreOffice, openpyxl and xlsxwriter write them for values that
-# need no entity, no formula, no inline string. Anything else in a part — one <f>, one &amp;,
-# another attribute — and the whole part is read the general way. Group 1 is the whole token,
-# so the tokens can be checked to cover the part's content with nothing in between.
-_ROW_TOKENS = re.compile(
-    rb'([ \t\n]*(?:<row r="(\d{1,7})"(?: (?!xmlns)[A-Za-z][\w:.-]*="[^"<&]*")*(/?)>|(</row>)'
-    rb'|<c r="([A-Z]{1,3}\d{1,7})"(?: s="(\d{1,6})")?(?: t="([a-z]{1,3})")?(?:/>|>(<v>[^<&\r]*</v>)?</c>)))')
-_STRING_TOKENS = re.compile(
-    rb'([ \t\n]*<si><t(?: xml:space="preserve")?(?:/>|>([^<&\r]*)</t>)'
-    rb'(?:<rPh sb="\d{1,6}" eb="\d{1,6}"><t>[^<&\r]*</t></rPh>)*(?:<phoneticPr(?: [a-zA-Z]+="[^"<&]*")*/>)?</si>)')
 
 
 class UnsafeXmlSetup(NakanoError):
@@ -200,9 +179,6 @@ MAX_MERGED = 10_000  # merged ranges kept from one sheet
 # Parts kept inflated after the scan, per file, so that reading a part does not inflate it a
 # second time (a department's file inflates to ~100 KB; larger parts are streamed again).
 CACHE_BYTES = 16_000_000
-# A sheet or shared strings table up to this size is read whole, the plain way when it has
-# the plain shape (`_ROW_TOKENS`); a larger one is streamed. A department's: ~100 KB.
-SMALL_PART_BYTES = 4_000_000
 KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
 
 
@@ -493,66 +469,16 @@ class XlsxFile:
             self._shared = []
             part = self._shared_part
             if part and part.lower() in self._names:
-                failed = "共有文字列を解析できません"
-                data = self._small_part(part)
-                plain = None if data is None else _plain_strings(data, self._opening(data, X_SST, failed))
-                if plain is not None:
-                    self._shared = plain
-                elif data is not None:
-                    # Rich text: parsed whole by ElementTree's C tree builder, twice as fast as a
-                    # callback per element. (ElementTree's own parser, as for sheets: `_stream`
-                    # has refused any DOCTYPE.)
-                    try:
-                        root = ET.fromstring(data)
-                    except ET.ParseError as e:
-                        raise RefusedFile("file.corrupt", f"{failed}（{e}）") from None
-                    self._shared.extend(_rich_text(si) for si in root if si.tag == T_SI)
-                else:
-                    self._parse(part, _StringsHandler(self._shared), failed)
+                self._parse(part, _StringsHandler(self._shared), "共有文字列を解析できません")
         return self._shared
 
-    def _small_part(self, part: str) -> bytes | None:
-        """``part`` whole when the scan kept it and it is at most `SMALL_PART_BYTES`, else None."""
-        cached = self._parts.get(self._names.get(part.lower(), ""))
-        if cached is None or len(cached) > SMALL_PART_BYTES:
-            return None
-        return b"".join(self._xml_chunks(part))
-
-    def _opening(self, data: bytes, name: str, failed: str) -> int:
-        """Check that ``data`` is well-formed XML and give where the first element called ``name``
-        (as expat names it) starts: -1 when there is none.
-
-        expat with one callback, until that element: the check costs a tenth of a parse that
-        calls back for every element (a corrupt part is refused as `_parse` refuses it).
-        """
-        parser = pyexpat.ParserCreate(namespace_separator="}")
-        parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
-        found = -1
-
-        def start(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal found
-            if tag == name:
-                found = parser.CurrentByteIndex
-                parser.StartElementHandler = None
-
-        parser.StartElementHandler = start
-        try:
-            parser.Parse(data, True)
-        except pyexpat.ExpatError as e:
-            raise RefusedFile("file.corrupt", f"{failed}（{e}）") from None
-        return found
-
-    def _parse(self, part: str, handler: _Handler, failed: str,
-               pieces: Iterable[bytes | Callable[[pyexpat.XMLParserType], None]] | None = None) -> None:
+    def _parse(self, part: str, handler: _Handler, failed: str) -> None:
         """Stream ``part`` through expat into ``handler``'s callbacks.
 
-        ``pieces``: the part's bytes given instead, in pieces; a callable piece is called with
-        the parser between two of them.
-
-        expat's callbacks rather than ElementTree: no element is built for the ~5 per cell of
-        a sheet, which halves the time of reading a department's file (issue 9). The part has
-        passed the DOCTYPE scan of `_stream`; expat is told not to read parameter entities
-        besides. A handler stops the parse early by raising `_Stop`.
+        expat's callbacks rather than ElementTree: no element is built for the few elements of
+        every cell of a sheet. The part has passed the DOCTYPE scan of `_stream`; expat is
+        told not to read parameter entities besides. A handler stops the parse early by
+        raising `_Stop`.
         """
         parser = pyexpat.ParserCreate(namespace_separator="}")
         parser.buffer_text = True
@@ -561,11 +487,8 @@ class XlsxFile:
         parser.EndElementHandler = handler.end
         parser.CharacterDataHandler = handler.data
         try:
-            for piece in self._xml_chunks(part) if pieces is None else pieces:
-                if isinstance(piece, bytes):
-                    parser.Parse(piece, False)
-                else:
-                    piece(parser)
+            for chunk in self._xml_chunks(part):
+                parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except _Stop:
             pass
@@ -593,14 +516,8 @@ class XlsxFile:
             rows_cap, col_cap = self.limits.max_rows, self.limits.max_columns
         sheet = Sheet(ref.name, ref.state, locked_styles=frozenset(self._locked))
         handler = _SheetHandler(self, sheet, rows_cap, col_cap, area)
-        failed = f"シート「{ref.name}」を解析できません"
         try:
-            data = self._small_part(ref.part)
-            if data is None:
-                self._parse(ref.part, handler, failed)
-            else:
-                self._parse(ref.part, handler, failed, _sheet_pieces(data, self._opening(data, X_SHEET_DATA, failed),
-                                                                      handler))
+            self._parse(ref.part, handler, f"シート「{ref.name}」を解析できません")
         except KeyError:
             raise RefusedFile("file.corrupt", f"シート「{ref.name}」の本体（{ref.part}）がありません") from None
         return sheet
@@ -904,129 +821,9 @@ class _SheetHandler:
                 rich.parts.append(text)
 
 
-def _sheet_pieces(data: bytes, opening: int,
-                  h: _SheetHandler) -> list[bytes | Callable[[pyexpat.XMLParserType], None]]:
-    """A well-formed sheet as `XlsxFile._parse` pieces: when its rows are plain (`_ROW_TOKENS`
-    from ``<sheetData>`` at ``opening`` to ``</sheetData>``), the rows go to the handler as the
-    calls expat would make for them, but two per cell instead of five."""
-    first = opening + len(b"<sheetData>")
-    last = data.find(b"</sheetData>", first)
-    if opening < 0 or last < 0 or not data.startswith(b"<sheetData>", opening):
-        return [data]
-    tokens = _ROW_TOKENS.findall(data, first, last)
-    if not _covered(tokens, data, first, last):
-        return [data]  # something else in there
-
-    def rows(parser: pyexpat.XMLParserType) -> None:
-        if h.in_cell or h.capture is not None or h.rich is not None:  # (a hostile nesting)
-            parser.Parse(data[first:last], False)
-        else:
-            _replay_rows(tokens, h)
-
-    return [data[:first], rows, data[last:]]
-
-
-def _replay_rows(tokens: list[tuple[bytes, ...]], h: _SheetHandler) -> None:
-    """`_ROW_TOKENS` to the sheet, in order: what `_SheetHandler`'s ``start_cell``, ``end_cell``
-    and ``end`` do for them, folded into one loop, and `XlsxFile.cell` for the two kinds of cell
-    a department's sheet is made of (a shared string, a general number). Per cell that is a
-    fifth of the Python calls (issue 9: half the time of reading a department's file went to
-    them); tests/test_reader_plain.py reads random sheets this way and streamed, and they must
-    be equal."""
-    book, sheet = h.book, h.sheet
-    cells, outside = sheet.cells, sheet.outside
-    make, formats, new = book.cell, book._formats, tuple.__new__
-    rows_cap, col_cap, area = h.rows_cap, h.col_cap, h.area
-    area_rows, area_cols = area if area is not None else (rows_cap, col_cap)
-    strings: list[str] | None = None
-    row_no, col_no, in_row, row_at, last_row = h.row_no, h.col_no, h.cells_in_row, h.row, h.last_row
-    try:
-        for _, row_r, closed, row_end, ref, style, t, v in tokens:
-            if not ref:
-                if not row_end:  # <row r="…"> (the pattern always has the r)
-                    row_at = int(row_r)
-                    if not closed:
-                        continue
-                # </row>, or the end of <row …/>
-                sheet.rows_read += 1
-                book.rows_read += 1
-                last_row, row_at, col_no = row_at, 0, 0
-                if last_row > rows_cap or sheet.rows_read > rows_cap:
-                    sheet.truncated = True
-                    raise _Stop
-                continue
-            try:
-                row, col = _split_a1(ref.decode())
-            except ValueError:
-                row, col = row_at or last_row + 1, col_no + 1
-            if row != row_no:
-                row_no, in_row = row, 0
-            col_no = col
-            in_row += 1
-            if row > rows_cap or (in_row > col_cap * 4 and in_row > 1000):
-                sheet.truncated = True
-                raise _Stop
-            if col > col_cap:
-                if v:
-                    sheet.truncated = True
-                continue
-            if not v:
-                continue  # a styled empty cell
-            value = v[3:-4].decode()
-            s = int(style) if style else 0
-            if t == b"s":
-                try:
-                    if strings is None:
-                        strings = book.shared_strings()
-                    text = strings[int(value)]
-                except (ValueError, IndexError):
-                    text = ""
-                cell = new(Cell, (row, col, text, "text", None, True, s))
-            elif not t and value and s not in formats:
-                try:
-                    number = float(value)
-                except ValueError:
-                    cell = new(Cell, (row, col, value, "text", None, True, s))
-                else:
-                    cell = new(Cell, (row, col, render_general(number), "number", None, True, s))
-            else:
-                other = make(row, col, t.decode() if t else "n", s, value, None, None)
-                if other is None:
-                    continue
-                cell = other
-            if row <= area_rows and col <= area_cols:
-                cells[(row, col)] = cell
-            elif cell.text or cell.formula is not None:
-                sheet.outside_count += 1
-                if len(outside) < KEEP_OUTSIDE:
-                    outside.append(cell)
-    finally:
-        h.row_no, h.col_no, h.cells_in_row, h.row, h.last_row = row_no, col_no, in_row, row_at, last_row
-
-
-def _covered(tokens: list[tuple[bytes, ...]], data: bytes, first: int, last: int) -> bool:
-    """Whether the tokens found (``findall``, the whole token first) are all there is from
-    ``first`` to ``last``, but for whitespace at the end: nothing was skipped between them."""
-    while last > first and data[last - 1] in b" \t\n":
-        last -= 1
-    return sum(map(len, map(operator.itemgetter(0), tokens))) == last - first
-
-
-def _plain_strings(data: bytes, opening: int) -> list[str] | None:
-    """The texts of a well-formed shared strings table whose ``<sst>`` (at ``opening``) holds
-    plain strings only (`_STRING_TOKENS`: a ``<t>``, furigana at most); else None."""
-    first = data.find(b">", opening) + 1
-    last = data.rfind(b"</sst>")
-    if opening < 0 or first <= opening or last < first:
-        return None
-    tokens = _STRING_TOKENS.findall(data, first, last)
-    if not _covered(tokens, data, first, last):
-        return None
-    return [decode_escapes(text.decode()) for _, text in tokens]
-
-
 def _rich_text(el: ET.Element) -> str:
-    """The text of a shared or inline string: ``t`` and ``r/t``, without phonetic ``rPh`` runs.
+    """The text of a comment's ``<text>``, parsed as a tree: ``t`` and ``r/t``, without phonetic
+    ``rPh`` runs.
 
     Japanese Excel stores furigana in ``<rPh>`` inside the same ``<si>``; reading every ``t``
     would glue the reading onto the text.

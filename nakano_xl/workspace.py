@@ -29,7 +29,7 @@ from .plan import load_answers, load_kpis, load_plan
 from .runtime import paused_gc
 from .template import Template, load_template
 from .xlsx.files import write_text_atomically
-from .xlsx.reader import Limits
+from .xlsx.zipguard import Limits
 
 SETTINGS_FILE = "nakano-xl.toml"
 PRIVATE_DIR = ".nakano-xl"

@@ -18,9 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nakano_xl.xlsx import reader
+from nakano_xl.xlsx import zipguard
 from nakano_xl.xlsx.cells import column_index
-from nakano_xl.xlsx.reader import KEEP_OUTSIDE, Cell, Limits, RefusedFile, XlsxFile
+from nakano_xl.xlsx.reader import XlsxFile
+from nakano_xl.xlsx.worksheet import KEEP_OUTSIDE, Cell
+from nakano_xl.xlsx.zipguard import Limits, RefusedFile
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -265,8 +267,8 @@ def test_parts_read_the_same_kept_from_the_scan_or_inflated_again(tmp_path, monk
                    f'</row>' for n in range(1, 3000))
     path = workbook(tmp_path / "x.xlsx", sheet_xml(rows), plain_strings(STRINGS))
     read = []
-    for room in (reader.CACHE_BYTES, 0):
-        monkeypatch.setattr(reader, "CACHE_BYTES", room)
+    for room in (zipguard.CACHE_BYTES, 0):
+        monkeypatch.setattr(zipguard, "CACHE_BYTES", room)
         with XlsxFile(path) as book:
             scanned = book.inflated
             sheet = book.read_sheet(book.sheets[0])

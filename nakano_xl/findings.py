@@ -102,7 +102,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "再掲の表示「{value}再掲」が再掲元（{original_id}）の実施内容番号 {code} と一致しません。",
     ),
-    # --- intake: one file (xlsx/sniff.py, xlsx/reader.py, intake/open.py) ---
+    # --- intake: one file (xlsx/sniff.py, xlsx/zipguard.py, xlsx/package.py, intake/open.py) ---
     "file.unreadable": (
         Severity.ERROR,
         "ファイルを読み取れませんでした（{reason}）。このファイルの回答は取り込んでいません。",

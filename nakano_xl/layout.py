@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 
 from .template import Template
-from .xlsx.reader import Sheet
+from .xlsx.worksheet import Sheet
 
 FORMAT = "nakano-xl/1"
 TITLE_ROW = 1

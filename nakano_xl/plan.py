@@ -30,7 +30,8 @@ from .model import (
     parse_departments,
 )
 from .reprint import link_reprints
-from .xlsx.reader import RefusedFile, XlsxFile
+from .xlsx.reader import XlsxFile
+from .xlsx.zipguard import RefusedFile
 
 PLAN_COLUMNS = {
     "item_id": ("項目ID",),

@@ -29,7 +29,7 @@ from .model import Answer, FiscalYear, Kpi, Plan
 from .plan import load_kpis, load_plan
 from .template import Template, load_template
 from .xlsx.files import write_text_atomically
-from .xlsx.reader import Limits
+from .xlsx.zipguard import Limits
 
 SETTINGS_FILE = "nakano-xl.toml"
 PRIVATE_DIR = ".nakano-xl"

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from nakano_xl.xlsx.bulk import CELL_TEXT_MAX, BulkWorksheet, cell_text
 from nakano_xl.xlsx.measure import line_count, max_lines
-from nakano_xl.xlsx.reader import Limits, XlsxFile
+from nakano_xl.xlsx.reader import XlsxFile
 from nakano_xl.xlsx.writer import COMPRESS_LEVEL, crc32_combine, deflate, finish, new_workbook
+from nakano_xl.xlsx.zipguard import Limits
 
 TEXTS = [
     "研修を2回実施した。",

@@ -20,7 +20,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from nakano_xl.xlsx.reader import Limits, require_safe_xml
+from nakano_xl.xlsx.reader import require_safe_xml
+from nakano_xl.xlsx.zipguard import Limits
 
 from .helpers import set_setting
 from .intake_kit import (

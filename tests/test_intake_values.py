@@ -221,15 +221,9 @@ def test_a_typed_hyperlink_formula_stays_text_end_to_end(tmp_path):
     assert_landed(ws, others_than(VICTIM))
 
 
-@pytest.mark.parametrize("path", ["whole", "streamed"])
-def test_shared_string_runs_are_read_without_their_furigana(tmp_path, monkeypatch, path):
+def test_shared_string_runs_are_read_without_their_furigana(tmp_path):
     """Japanese Excel keeps the reading (ふりがな) of a string in <rPh> inside the same <si>:
-    it is not part of the text. Rich text runs are. A department's table is parsed whole, a
-    very large one is streamed: the same text either way."""
-    from nakano_xl.xlsx import reader
-
-    if path == "streamed":
-        monkeypatch.setattr(reader, "SMALL_PART_BYTES", 0)
+    it is not part of the text. Rich text runs are."""
     ws, _, files = returned(tmp_path)
     si = ('<si><r><rPr><b/></rPr><t>研修</t></r><r><t xml:space="preserve">を実施 </t></r>'
           '<rPh sb="0" eb="2"><t>ケンシュウ</t></rPh><phoneticPr fontId="1"/></si>')

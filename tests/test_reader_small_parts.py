@@ -1,6 +1,6 @@
 """The small parts of a package (content types, workbook, relationships, styles) are parsed by
 ElementTree's C parser, not defusedxml: what keeps them safe is the reader's own scan, which
-refuses a DOCTYPE anywhere before any parser sees the bytes (issue 9). These tests hold it to
+refuses a DOCTYPE anywhere before any parser sees the bytes. These tests hold it to
 that for each small part: an external entity, an XML bomb, a DOCTYPE split across the scan's
 chunks or in lower case, another encoding: refused, nothing expanded or fetched; a broken part:
 refused as corrupt, not a crash.
@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from nakano_xl.xlsx import reader
-from nakano_xl.xlsx.reader import RefusedFile, XlsxFile
+from nakano_xl.xlsx import zipguard
+from nakano_xl.xlsx.reader import XlsxFile
+from nakano_xl.xlsx.zipguard import RefusedFile
 
 from .intake_kit import rewrite_zip
-from .test_reader_plain import STRINGS, plain_strings, sheet_xml, workbook
+from .test_reader_sheets import STRINGS, plain_strings, sheet_xml, workbook
 
 # The parts the reader parses as trees, and one it only scans (the package's own relationships).
 PARSED = ["[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"]
@@ -74,7 +75,7 @@ def test_an_xml_bomb_in_a_small_part_is_refused(tmp_path, part):
 
 def test_a_doctype_across_two_chunks_or_in_lower_case_is_refused(tmp_path, monkeypatch):
     """The scan keeps the end of each chunk: a DOCTYPE cut in two by the chunking is still seen."""
-    monkeypatch.setattr(reader, "CHUNK", 64)
+    monkeypatch.setattr(zipguard, "CHUNK", 64)
     for n, doctype in enumerate([b"<!DOCTYPE x>", b"<!doctype x>"]):
         def edit(t: bytes, doctype: bytes = doctype) -> bytes:
             at = 64 - 5  # the declaration starts five bytes before the first chunk ends

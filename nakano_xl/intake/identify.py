@@ -22,7 +22,9 @@ from ..findings import Finding, finding
 from ..layout import FORMAT, Metadata, safe_file_name
 from ..model import FiscalYear
 from ..workspace import Workspace
-from ..xlsx.reader import RefusedFile, SheetRef, XlsxFile
+from ..xlsx.package import SheetRef
+from ..xlsx.reader import XlsxFile
+from ..xlsx.zipguard import RefusedFile
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

@@ -25,7 +25,8 @@ from ..model import FiscalYear
 from ..template import Template, load_template
 from ..workers import pmap
 from ..workspace import Workspace
-from ..xlsx.reader import Limits, RefusedFile, XlsxFile, require_safe_xml
+from ..xlsx.reader import XlsxFile, require_safe_xml
+from ..xlsx.zipguard import Limits, RefusedFile
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
 from .rows import Reading, read_workbook

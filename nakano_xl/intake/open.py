@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..findings import Finding, finding
-from ..xlsx.reader import Limits, RefusedFile, XlsxFile
+from ..xlsx.reader import XlsxFile
 from ..xlsx.sniff import HEAD_BYTES, KIND_WORDS, ole_kind, sniff
+from ..xlsx.zipguard import Limits, RefusedFile
 
 # What operating systems leave in a folder; never a department's answer.
 LITTER_NAMES = {".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".localized"}

@@ -36,7 +36,9 @@ from ..model import ANSWER_FIELDS, NO_ANSWER, Answer, FiscalYear, Plan
 from ..template import Template
 from ..validate import RowInput, check_row, clean_text
 from ..xlsx.cells import a1, split_range, too_long_for_a_cell
-from ..xlsx.reader import Cell, Sheet, SheetRef, XlsxFile, is_external_formula
+from ..xlsx.package import SheetRef
+from ..xlsx.reader import XlsxFile, is_external_formula
+from ..xlsx.worksheet import Cell, Sheet
 from .submission import Submission
 
 # Rows read below the last distributed row, to catch inserted rows and notes under the

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..findings import Finding
 from ..layout import Metadata
 from ..model import Answer
-from ..xlsx.reader import Limits
+from ..xlsx.zipguard import Limits
 
 
 @dataclass

@@ -53,7 +53,3 @@ def split_range(ref: str) -> tuple[int, int, int, int]:
     r2, c2 = split_a1(last) if last else (r1, c1)
     return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
-
-def range_contains(ref: str, row: int, col: int) -> bool:
-    r1, c1, r2, c2 = split_range(ref)
-    return r1 <= row <= r2 and c1 <= col <= c2

@@ -81,11 +81,11 @@ class XlsxFile:
     ``rows_read`` the sheet rows iterated.
     """
 
-    def __init__(self, path: Path, limits: Limits = _DEFAULT_LIMITS, *, scan: bool = True) -> None:
+    def __init__(self, path: Path, limits: Limits = _DEFAULT_LIMITS) -> None:
         self.path = path
         self.limits = limits
         self.rows_read = 0
-        self._parts = GuardedZip(path, limits, scan=scan)
+        self._parts = GuardedZip(path, limits)
         try:
             package = read_package(self._parts)
             styles = read_styles(self._parts, package.styles)
@@ -98,7 +98,6 @@ class XlsxFile:
             raise
         self.sheets: list[SheetRef] = package.sheets
         self.external_links: list[str] = package.external_links
-        self.date1904 = package.date1904
         self._locked = styles.locked
         self._values = CellValues(lambda: read_shared_strings(self._parts, package.shared_strings), styles,
                                   package.date1904)

@@ -103,11 +103,11 @@ def _entry_count_from_end(path: Path) -> int | None:
 class GuardedZip:
     """A workbook's zip with every limit in force; ``inflated`` counts the bytes inflated so far.
 
-    Opening it checks the directory and, with ``scan``, inflates and scans every part; a
-    `RefusedFile` raised while opening carries the bytes inflated before it in ``inflated``.
+    Opening it checks the directory, then inflates and scans every part; a `RefusedFile` raised
+    while opening carries the bytes inflated before it in ``inflated``.
     """
 
-    def __init__(self, path: Path, limits: Limits, *, scan: bool = True) -> None:
+    def __init__(self, path: Path, limits: Limits) -> None:
         self.path = path
         self.limits = limits
         self.inflated = 0
@@ -128,8 +128,7 @@ class GuardedZip:
             raise RefusedFile("file.corrupt", f"Excelファイル（zip）として壊れています（{e}）") from None
         try:
             self._check_directory()
-            if scan:
-                self._scan_parts()
+            self._scan_parts()
         except RefusedFile as e:
             e.inflated = self.inflated
             self._zip.close()

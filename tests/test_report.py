@@ -1,4 +1,4 @@
-"""The consolidated workbook as printed and published (issue 5): read back with openpyxl.
+"""The consolidated workbook as printed and published: read back with openpyxl.
 
 別紙1: print titles, A4 landscape fitted to the width, fonts, widths, section cells and page
 breaks; 集計: counts, counts by 目標 and 実施内容 with charts, KPI tables; 確認事項 and 提出状況:
@@ -181,8 +181,7 @@ def test_every_page_holds_its_rows_at_the_fit_to_width_scale(book, sample):
 
 def test_rows_are_tall_enough_for_their_wrapped_text(book, demo):
     """LibreOffice does not grow rows to fit wrapped text: every row and section cell gets the
-    height its longest cell needs (estimated by xlsx.measure, checked against LibreOffice in
-    the issue-5 report)."""
+    height its longest cell needs (estimated by xlsx.measure)."""
     sheet = book["別紙1"]
     head, rows = data_rows(sheet, len(demo.workspace.plan))
     widths = {c.column: column_width(sheet, c.column) - 0.71 for c in sheet[head][:8]}
@@ -367,16 +366,15 @@ def test_review_sheets_filter_freeze_and_colour_by_severity(tiny_ws):
 
 
 def test_a_count_table_too_long_for_a_chart_has_the_same_cells_and_a_note(demo, tmp_path, monkeypatch):
-    """Past CHART_MAX_CATEGORIES groups a table gets a note instead of a chart, and its rows
-    are serialised by nakano_xl rather than by xlsxwriter (issue 9): the same cells either way."""
+    """Past CHART_MAX_CATEGORIES groups a table gets a note instead of a chart: the same cells."""
     import shutil
 
-    from nakano_xl import report
+    from nakano_xl.report import summary
     from nakano_xl.workspace import open_workspace
 
     shutil.copytree(demo.workspace.root, tmp_path / "ws")
     ws = open_workspace(tmp_path / "ws")
-    monkeypatch.setattr(report, "CHART_MAX_CATEGORIES", 1)
+    monkeypatch.setattr(summary, "CHART_MAX_CATEGORIES", 1)
     consolidate(ws, workers=1)
     long = openpyxl.load_workbook(ws.report_path())["集計"]
     normal = openpyxl.load_workbook(demo.workspace.report_path())["集計"]

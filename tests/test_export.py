@@ -1,4 +1,4 @@
-"""Exports (issue 5): CSV and JSON open data, the PDF through LibreOffice, identical bytes.
+"""Exports: CSV and JSON open data, the PDF through LibreOffice, identical bytes.
 
 The CSV is read back with pandas, as a user of the open data would; the PDF with pdftotext,
 page by page. Tests that need LibreOffice or poppler skip with the reason when absent.
@@ -229,8 +229,8 @@ def test_pdf_without_libreoffice_says_what_to_install(demo_copy, monkeypatch, tm
 
 
 def stand_in_soffice(tmp_path: Path, body: str) -> Path:
-    """An executable that behaves like a failing soffice (the failure modes NOTES-clients
-    measured: exit 0 having written nothing; hanging with a helper process)."""
+    """An executable that behaves like a failing soffice (the failure modes measured, in
+    docs/design.md: exit 0 having written nothing; hanging with a helper process)."""
     path = tmp_path / "soffice"
     path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body), encoding="utf-8")
     path.chmod(0o755)

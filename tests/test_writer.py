@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from nakano_xl.report import header_row, progress_rows, write_report
 from nakano_xl.xlsx.cells import CELL_TEXT_MAX
 from nakano_xl.xlsx.measure import line_count, max_lines
-from nakano_xl.xlsx.reader import Limits, XlsxFile
+from nakano_xl.xlsx.reader import XlsxFile
 from nakano_xl.xlsx.writer import finish, fit_in_cell, new_workbook
+from nakano_xl.xlsx.zipguard import Limits
 
 TEXTS = [
     "研修を2回実施した。",

@@ -7,6 +7,7 @@ cached value a reader might not see.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,27 +90,14 @@ class CountRow:
 
 def count_by(plan: Plan, answers: dict[str, Answer], *keys: Callable[[Item], str]) -> list[dict[str, CountRow]]:
     """Status counts of the answered items grouped by each of ``keys``, groups in plan order:
-    one table per key, from one pass over the plan (400,000 items at nation scale)."""
-    marks = list(Status)
-    slot_of = {status: n for n, status in enumerate(marks)}
-    blank = len(marks)
-    # Per group one list: a count per mark, then the blanks. Indexed, not keyed by Status: an
-    # enum member hashes in Python, and this is millions of counts at nation scale.
-    tables: list[dict[str, list[int]]] = [{} for _ in keys]
+    one table per key, from one pass over the plan."""
+    tables: list[dict[str, Counter[Status | None]]] = [{} for _ in keys]
     for item in plan:
-        slot: int | None = None  # a 再掲 row is listed in its group, counted where it comes from
-        if not item.is_reprint:
-            answer = answers.get(item.item_id)
-            status = answer.status if answer is not None else None
-            slot = blank if status is None else slot_of[status]
         for key, groups in zip(keys, tables):
-            group = key(item)
-            found = groups.get(group)
-            if found is None:  # (not setdefault: its default would be built for every item)
-                found = groups[group] = [0] * (blank + 1)
-            if slot is not None:
-                found[slot] += 1
-    return [{k: CountRow(k, dict(zip(marks, counts)), counts[blank]) for k, counts in groups.items()}
+            counted = groups.setdefault(key(item), Counter())
+            if not item.is_reprint:  # a 再掲 row is listed in its group, counted where it comes from
+                counted[answers.get(item.item_id, NO_ANSWER).status] += 1
+    return [{label: CountRow(label, {s: c[s] for s in Status}, c[None]) for label, c in groups.items()}
             for groups in tables]
 
 
@@ -127,14 +115,10 @@ def goal_and_section_counts(ws: Workspace, answers: dict[str, Answer]) -> tuple[
     and by 実施内容."""
     goal_label = ws.template.summary["goal_label"]
     titles = goal_titles(ws)
-    goals: dict[str, str] = {}  # section code → its 目標's label: asked for every item
 
     def goal_of(item: Item) -> str:
-        found = goals.get(item.section_code)
-        if found is None:
-            label = goal_label.format(goal=item.goal)
-            found = goals[item.section_code] = f"{label} {titles[label]}" if label in titles else label
-        return found
+        label = goal_label.format(goal=item.goal)
+        return f"{label} {titles[label]}" if label in titles else label
 
     by_goal, by_section = count_by(ws.plan, answers, goal_of, lambda item: item.section_label)
     return list(by_goal.values()), list(by_section.values())

@@ -1,6 +1,6 @@
 """Shared fixtures: the bundled FY R3 sample run once, and small synthetic plans.
 
-Tests read only what is in the repository (samples/), never ../shared.
+Tests read only what is in the repository (samples/), never anything beside it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Reads the workspace (plan, template, KPIs) and the merged answers; writes one .x
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from ..compare import compare_years
 from ..findings import Finding
 from ..intake import DepartmentStatus
@@ -40,14 +43,16 @@ def write_report(ws: Workspace, answers: dict[str, Answer], counts: dict[Status,
     tmpl = ws.template
     # Each part goes through a temporary file on its way into the zip: a large report's peak
     # memory is then its cells, not its cells and every part's XML at once.
-    workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title, in_memory=False)
-    styles = Styles(workbook, tmpl.report["font"])
-    write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
-    write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
-    if review:  # for the coordinator: not part of what is published
-        comparison = compare_years(ws, answers)
-        if comparison is not None:
-            write_comparison(ws, workbook.add_worksheet(tmpl.comparison["sheet"]), styles, comparison)
-        write_findings(ws, workbook, styles, findings)
-        write_submission_status(ws, workbook, styles, statuses)
-    return finish(workbook, buffer)
+    with tempfile.TemporaryDirectory(prefix="nakano-xl-") as parts:
+        workbook, buffer = new_workbook(ws.settings.created, title=ws.settings.title, in_memory=False,
+                                        tmpdir=Path(parts))
+        styles = Styles(workbook, tmpl.report["font"])
+        write_progress_list(ws, workbook, styles, progress_rows(ws, answers), metrics)
+        write_summary(ws, workbook, styles, answers, counts, metrics, ws.kpis if kpis is None else kpis)
+        if review:  # for the coordinator: not part of what is published
+            comparison = compare_years(ws, answers)
+            if comparison is not None:
+                write_comparison(ws, workbook.add_worksheet(tmpl.comparison["sheet"]), styles, comparison)
+            write_findings(ws, workbook, styles, findings)
+            write_submission_status(ws, workbook, styles, statuses)
+        return finish(workbook, buffer)

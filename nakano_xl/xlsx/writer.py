@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from pathlib import Path
 
 import xlsxwriter
 
@@ -15,7 +16,7 @@ from .cells import CELL_TEXT_MAX, too_long_for_a_cell
 
 
 def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl",
-                 in_memory: bool = True) -> tuple[xlsxwriter.Workbook, io.BytesIO]:
+                 in_memory: bool = True, tmpdir: Path | None = None) -> tuple[xlsxwriter.Workbook, io.BytesIO]:
     """A workbook written into a buffer, whose document properties do not depend on the clock.
 
     xlsxwriter fixes the zip entries' timestamps itself; the ``created`` property is the only
@@ -24,11 +25,16 @@ def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl
 
     ``in_memory=True`` keeps every part of the workbook in memory until it is zipped;
     ``in_memory=False`` has xlsxwriter write each part to a temporary file first, so a very
-    large workbook does not hold all its parts' XML at once.
+    large workbook does not hold all its parts' XML at once; ``tmpdir``: the folder for them
+    (the caller's temporary folder, removed whatever happens: xlsxwriter removes its files
+    only when the zipping ends normally).
     """
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": in_memory, "strings_to_formulas": False,
-                                            "strings_to_urls": False, "strings_to_numbers": False})
+    options: dict[str, object] = {"in_memory": in_memory, "strings_to_formulas": False, "strings_to_urls": False,
+                                  "strings_to_numbers": False}
+    if tmpdir is not None:
+        options["tmpdir"] = str(tmpdir)
+    workbook = xlsxwriter.Workbook(buffer, options)
     workbook.set_properties({"title": title, "author": author, "created": created})
     workbook.set_calc_mode("auto")
     return workbook, buffer

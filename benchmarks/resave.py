@@ -49,13 +49,16 @@ def with_libreoffice(files: list[Path], inbox: Path) -> None:
             ascii_name = f"r{n:05d}.xlsx"
             shutil.copyfile(path, source / ascii_name)
             names[ascii_name] = path.name
-        # One batch per a few hundred files: one soffice start, a command line of sane length.
-        batch = sorted(names)
-        for start in range(0, len(batch), 400):
-            subprocess.run([soffice, f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--headless",
-                            "--norestore", "--convert-to", "xlsx", "--outdir", str(out),
-                            *[str(source / name) for name in batch[start:start + 400]]],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
+        # One soffice run per batch of files: one start for many, a command line of sane
+        # length. A long batch now and then leaves a file out without a word (soffice exits 0
+        # even then): what is missing goes again, in smaller batches.
+        for size in (400, 20, 1):
+            missing = sorted(name for name in names if not (out / name).is_file())
+            for start in range(0, len(missing), size):
+                subprocess.run([soffice, f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--headless",
+                                "--norestore", "--convert-to", "xlsx", "--outdir", str(out),
+                                *[str(source / name) for name in missing[start:start + size]]],
+                               check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
         for ascii_name, name in names.items():
             converted = out / ascii_name
             if not converted.is_file():  # soffice exits 0 even when it wrote nothing

@@ -151,7 +151,8 @@ def run_scale(name: str, departments: int, rows: int, work: Path, repeat: int, r
         if shape == "xlsxwriter":
             continue
         target = folder / f"ws_{shape}"
-        if not (reuse and (target / "inbox").is_dir()):
+        done = len(list((target / "inbox").glob("*.xlsx"))) if (target / "inbox").is_dir() else -1
+        if not (reuse and done == len(list((ws / "inbox").glob("*.xlsx")))):  # (an interrupted run left fewer)
             print(f"[{name}] re-saving the returns with {shape} …", file=sys.stderr)
             resave(ws, target, shape)
         for label, cmd in steps(target, folder / shape).items():

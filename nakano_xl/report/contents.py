@@ -91,14 +91,18 @@ class CountRow:
 def count_by(plan: Plan, answers: dict[str, Answer], *keys: Callable[[Item], str]) -> list[dict[str, CountRow]]:
     """Status counts of the answered items grouped by each of ``keys``, groups in plan order:
     one table per key, from one pass over the plan."""
-    tables: list[dict[str, Counter[Status | None]]] = [{} for _ in keys]
+    tables: list[dict[str, list[Status | None]]] = [{} for _ in keys]
     for item in plan:
+        # A 再掲 row is listed in its group, and counted where it comes from: here, not at all.
+        marks = [] if item.is_reprint else [answers.get(item.item_id, NO_ANSWER).status]
         for key, groups in zip(keys, tables):
-            counted = groups.setdefault(key(item), Counter())
-            if not item.is_reprint:  # a 再掲 row is listed in its group, counted where it comes from
-                counted[answers.get(item.item_id, NO_ANSWER).status] += 1
-    return [{label: CountRow(label, {s: c[s] for s in Status}, c[None]) for label, c in groups.items()}
-            for groups in tables]
+            groups.setdefault(key(item), []).extend(marks)
+    return [{label: _count_row(label, marks) for label, marks in groups.items()} for groups in tables]
+
+
+def _count_row(label: str, marks: list[Status | None]) -> CountRow:
+    counted = Counter(marks)
+    return CountRow(label, {status: counted[status] for status in Status}, counted[None])
 
 
 def goal_titles(ws: Workspace) -> dict[str, str]:

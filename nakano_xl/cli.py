@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from .errors import NakanoError
 from .findings import Finding, Severity, count, exit_code, sorted_findings
 from .workers import auto_workers
 from .xlsx.measure import text_width
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
 
 EXIT_RUN_FAILED = 2
 
@@ -134,7 +137,7 @@ def jobs_option(f: Callable[..., Any]) -> Callable[..., Any]:
                              "既定: 件数が多いときはCPUの数、少ないときは1。結果は何個でも同じです。")(f)
 
 
-def inbox_workers(ws: Any) -> int:
+def inbox_workers(ws: Workspace) -> int:
     """Processes reading the inbox when ``-j`` does not say: by the number of files in it."""
     from .intake import list_inbox
 
@@ -203,7 +206,8 @@ def distribute(workspace: Path, renew: bool, jobs: int | None, quiet: bool) -> N
 
     ws = nx.open_workspace(workspace)
     with progress_bar("回答票を作成中", quiet) as tick:
-        result = nx.distribute(ws, renew=renew, progress=tick, workers=jobs or auto_workers(len(ws.plan.departments())))
+        workers = jobs or auto_workers(len(ws.plan.departments()))
+        result = nx.distribute(ws, renew=renew, progress=tick, workers=workers)
     say(f"{len(result.files)}課の回答票を {ws.outbox} に書き出しました（配付ID {result.distribution_id}）。")
     if result.findings:
         echo_findings(result.findings)

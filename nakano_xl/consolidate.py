@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .answers import load_answers, save_answers
 from .errors import PlanError
 from .findings import Finding, sorted_findings
-from .intake import Inbox, StatusReport, missing_departments, read_inbox, return_status
+from .intake import Inbox, StatusReport, read_inbox, return_status
 from .kpi import merge_kpis
 from .merge import Merged, count_statuses, merge_answers
 from .model import Answer, Kpi, Status
@@ -60,11 +60,12 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
         findings.extend(sub.findings)
     merged = merge_answers(ws.plan, inbox.submissions, rule=ws.settings.rules.conflict)
     findings.extend(merged.findings)
-    findings.extend(missing_departments(ws, inbox))
+    status = return_status(ws, inbox)
+    findings.extend(status.missing_findings())
     findings = sorted_findings(findings)
     counts = count_statuses(ws.plan, merged.answers)
     kpis = merge_kpis(ws, inbox.submissions)
-    result = Consolidation(merged.answers, counts, findings, inbox, merged, return_status(ws, inbox), kpis)
+    result = Consolidation(merged.answers, counts, findings, inbox, merged, status, kpis)
     if write:
         # Imported here: xlsxwriter and the report's modules are needed only when writing.
         from .report import write_report

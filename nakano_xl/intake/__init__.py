@@ -13,12 +13,12 @@ Along the flow, one module per step:
 
 from __future__ import annotations
 
-from .inbox import CheckedFile, check_files, list_inbox, missing_departments, read_file, read_inbox
+from .inbox import CheckedFile, check_files, list_inbox, read_file, read_inbox
 from .rows import EXTRA_ROWS
 from .status import DepartmentStatus, OtherFile, StatusReport, return_status
 from .submission import FileRecord, Inbox, Submission
 
 __all__ = [
     "EXTRA_ROWS", "CheckedFile", "DepartmentStatus", "FileRecord", "Inbox", "OtherFile", "StatusReport",
-    "Submission", "check_files", "list_inbox", "missing_departments", "read_file", "read_inbox", "return_status",
+    "Submission", "check_files", "list_inbox", "read_file", "read_inbox", "return_status",
 ]

@@ -185,13 +185,6 @@ def resolve_duplicates(submissions: list[Submission]) -> None:
                                         saved=format_saved_at(sub.saved_at))]
 
 
-def missing_departments(ws: Workspace, inbox: Inbox) -> list[Finding]:
-    """A warning for every department that has not (yet) sent a usable workbook."""
-    returned = {s.department for s in inbox.used()}
-    return [finding("submission.missing", department=d, count=len(ws.plan.items_for(d)))
-            for d in ws.plan.departments() if d not in returned]
-
-
 @dataclass
 class CheckedFile:
     """One file given to `check_files`: what it is, whose it is, what is wrong with it."""

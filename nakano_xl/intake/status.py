@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import Finding, Severity, count
+from ..findings import Finding, Severity, count, finding
 from ..workspace import Workspace
 from .identify import format_saved_at
 from .submission import Inbox, Submission
@@ -64,6 +64,11 @@ class StatusReport:
     def missing(self) -> list[str]:
         """The departments that have sent no usable workbook, in plan order."""
         return [d.department for d in self.departments if not d.returned]
+
+    def missing_findings(self) -> list[Finding]:
+        """A warning for every department that has not (yet) sent a usable workbook."""
+        return [finding("submission.missing", department=d.department, count=d.items)
+                for d in self.departments if not d.returned]
 
     def to_json(self) -> dict[str, Any]:
         return {"departments": [d.to_json() for d in self.departments],

@@ -111,7 +111,8 @@ def locked(command: str, *, when: Callable[..., bool] | None = None) -> Callable
             if when is not None and not when(*args, **kwargs):
                 return f(*args, **kwargs)
             target: Any = args[0] if args else next(iter(kwargs.values()))
-            with workspace_lock(Path(getattr(target, "root", target)), command):
+            root = Path(target) if isinstance(target, (str, os.PathLike)) else target.root  # a Workspace
+            with workspace_lock(root, command):
                 return f(*args, **kwargs)
         return run
     return wrap

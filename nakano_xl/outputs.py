@@ -109,12 +109,16 @@ def _swap(folder: Path, entry: Entry, swapped: list[Entry]) -> None:
 
 
 def _finish(folder: Path, entries: list[Entry]) -> None:
-    """The set is in place: the journal goes first (the commit), then the backups."""
-    (folder / JOURNAL).unlink(missing_ok=True)
-    _sync_folder(folder)
-    for e in entries:
-        (folder / e.backup).unlink(missing_ok=True)
-        (folder / e.staged).unlink(missing_ok=True)
+    """The set is in place: the journal goes first (the commit), then the backups. What cannot be
+    removed now is removed by the next run's `recover`: the set itself is done."""
+    try:
+        (folder / JOURNAL).unlink(missing_ok=True)
+        _sync_folder(folder)
+        for e in entries:
+            (folder / e.backup).unlink(missing_ok=True)
+            (folder / e.staged).unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _discard(folder: Path, entries: list[Entry]) -> None:

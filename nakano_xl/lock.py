@@ -118,10 +118,15 @@ def locked(command: str, *, when: Callable[..., bool] | None = None) -> Callable
     return wrap
 
 
+# Folders the writing commands write into with temporary files (besides output/): the settings,
+# the workbooks to send, the marked copies (the bundled template's feedback folder), the records.
+SWEPT = (".", "outbox", "feedback", PRIVATE_DIR)
+
+
 def recover_outputs(root: Path) -> None:
     """What a killed run left: an output set half swapped, temporary files."""
     recover(root / "output")
-    for sub in ("outbox", PRIVATE_DIR):
+    for sub in SWEPT:
         remove_stale(root / sub)
 
 
@@ -137,13 +142,13 @@ def recover_if_idle(root: Path) -> None:
 
 
 def _acquire(path: Path, command: str) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(8)
     record = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "command": command,
                          "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "token": token},
                         ensure_ascii=False).encode("utf-8")
     for _ in range(2):
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = read_holder(path)

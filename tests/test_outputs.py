@@ -431,3 +431,21 @@ def test_the_good_answers_are_the_same_after_a_recovered_run(old_ws, monkeypatch
         for item_id, answer in rows.items():
             assert result.answers[item_id].results_to_date == answer["results_to_date"], department
     assert ws.answers_path().read_bytes() == new["answers_R3.csv"]
+
+
+def test_only_our_temporary_files_are_removed(tiny):
+    ours = [tiny.output / ".answers_R3.k2x_9qza.tmp", tiny.output / "..findings.ab12cd34.zz9_yy8x.tmp",
+            tiny.outbox / ".税務課.0a1b2c3d.tmp", tiny.root / ".nakano-xl.q1w2e3r4.tmp",
+            tiny.private / ".distribution.m5n6b7v8.tmp"]
+    theirs = [tiny.output / "answers_R3.csv.tmp", tiny.output / ".メモ.tmp", tiny.output / ".answers_R3.ABCDEFGH.tmp",
+              tiny.root / "資料" / ".税務課.0a1b2c3d.tmp", tiny.output / "別紙1_R3.q1w2e3r4.tmp"]
+    (tiny.root / "資料").mkdir()
+    for path in ours + theirs:
+        path.write_bytes(b"half")
+    assert run("status", "-w", str(tiny.root)).exit_code == 0
+    assert [p for p in ours if p.exists()] == [] and all(p.exists() for p in theirs)
+    for path in ours:
+        path.write_bytes(b"half")
+    hold(tiny.root)  # a run is on: its temporary files are its own
+    assert run("status", "-w", str(tiny.root)).exit_code == 0
+    assert all(p.exists() for p in ours)

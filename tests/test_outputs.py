@@ -348,6 +348,33 @@ def test_a_writing_command_stops_while_another_holds_the_workspace(tiny, tmp_pat
     assert not lock.exists()
 
 
+RUNNING = """
+import sys
+from pathlib import Path
+from nakano_xl.consolidate import consolidate
+from nakano_xl.lock import workspace_lock
+from nakano_xl.workspace import open_workspace
+ws = open_workspace(Path(sys.argv[1]))
+with workspace_lock(ws.root, "consolidate"):
+    print("locked", flush=True)
+    sys.stdin.readline()  # until the test has tried its own run
+    consolidate(ws)
+"""
+
+
+def test_two_runs_at_once_the_second_stops_and_names_the_first(tiny):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([sys.executable, "-c", RUNNING, str(tiny.root)], env=env, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert first.stdout is not None and first.stdout.readline() == "locked\n"
+    second = run("consolidate", "-w", str(tiny.root), "-q")
+    first.communicate("go\n", timeout=120)
+    assert first.returncode == 0
+    assert second.exit_code == 2 and f"プロセス {first.pid}" in second.stderr and "consolidate" in second.stderr
+    assert not lock_path(tiny.root).exists() and tiny.answers_path().exists()
+    assert run("consolidate", "-w", str(tiny.root), "-q").exit_code == 0
+
+
 def test_reading_commands_are_not_blocked(tiny):
     consolidate(tiny)
     hold(tiny.root)

@@ -366,8 +366,10 @@ def status(workspace: Path, as_json: bool, quiet: bool) -> None:
 
     from .intake import read_inbox, return_status
     from .intake.identify import format_saved_at
+    from .lock import recover_if_idle
 
     ws = nx.open_workspace(workspace)
+    recover_if_idle(ws.root)  # what a killed run left in output/ is put in order, if no run is on
     with progress_bar("回答票を読み込み中", quiet or as_json) as tick:
         inbox = read_inbox(ws, progress=tick, workers=inbox_workers(ws))
     report = return_status(ws, inbox)
@@ -415,11 +417,14 @@ def feedback(workspace: Path, quiet: bool) -> None:
     import nakano_xl as nx
 
     from .feedback import write_feedback
+    from .lock import workspace_lock
 
     ws = nx.open_workspace(workspace)
-    with progress_bar("回答票を読み込み中", quiet) as tick:
-        result = nx.consolidate(ws, progress=tick, write=False, workers=inbox_workers(ws))
-    written = write_feedback(ws, result)
+    # One lock over reading and writing: the letters are about the inbox as it was read.
+    with workspace_lock(ws.root, "feedback"):
+        with progress_bar("回答票を読み込み中", quiet) as tick:
+            result = nx.consolidate(ws, progress=tick, write=False, workers=inbox_workers(ws))
+        written = write_feedback(ws, result)
     say(f"修正をお願いする課: {len(written.workbooks)}課")
     for department, path in written.workbooks.items():
         say(f"  {department}: {path}  {written.letters[department].name}")

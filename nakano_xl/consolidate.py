@@ -19,8 +19,10 @@ from .errors import PlanError
 from .findings import Finding, sorted_findings
 from .intake import Inbox, StatusReport, read_inbox, return_status
 from .kpi import merge_kpis
+from .lock import locked, recover_if_idle
 from .merge import Merged, count_statuses, merge_answers
 from .model import Answer, Kpi, Status
+from .outputs import commit_outputs
 from .plan import check_plan
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
@@ -43,6 +45,7 @@ class Consolidation:
     outputs: list[Path] = field(default_factory=list)
 
 
+@locked("consolidate", when=lambda *a, write=True, **k: write)
 def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool = True,
                 workers: int = 1) -> Consolidation:
     """Read every returned file and write the consolidated report.
@@ -70,12 +73,14 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
         # Imported here: xlsxwriter and the report's modules are needed only when writing.
         from .report import write_report
 
-        report, found, answers = ws.report_path(), ws.findings_path(), ws.answers_path()
-        write_atomically(report, write_report(ws, result.answers, counts, findings, result.status.departments,
-                                              kpis=kpis))
-        write_text_atomically(found, findings_json(findings))
-        save_answers(answers, ws.plan, result.answers)
-        result.outputs = [report, found, answers]
+        # The three are one set (`outputs.commit_outputs`): never 別紙1 of one run beside the
+        # answers of another, whatever stops the run.
+        result.outputs = commit_outputs(ws.output, [
+            (ws.report_path(), lambda path: write_atomically(path, write_report(
+                ws, result.answers, counts, findings, result.status.departments, kpis=kpis))),
+            (ws.findings_path(), lambda path: write_text_atomically(path, findings_json(findings))),
+            (ws.answers_path(), lambda path: save_answers(path, ws.plan, result.answers)),
+        ])
     return result
 
 
@@ -103,6 +108,7 @@ def preview(ws: Workspace, *, progress: Progress | None = None,
     """
     from .diff import diff_answers
 
+    recover_if_idle(ws.root)  # the last answers are compared against: never half of a killed run's set
     result = consolidate(ws, progress=progress, write=False, workers=workers)
     old = last_answers(ws)
     return result, (diff_answers(ws.plan, old, result.answers) if old is not None else None)

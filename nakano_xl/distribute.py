@@ -34,6 +34,7 @@ from .layout import (
     Metadata,
     safe_file_name,
 )
+from .lock import locked
 from .model import NO_ANSWER, Answer, Item, Kpi, Status
 from .plan import check_plan
 from .rollover import compare_plans
@@ -56,6 +57,7 @@ class Distribution:
     findings: list[Finding] = field(default_factory=list)
 
 
+@locked("distribute")
 def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answer] | None = None,
                progress: Progress | None = None, workers: int = 1) -> Distribution:
     """Write ``outbox/<課>.xlsx`` for every department that answers at least one item.

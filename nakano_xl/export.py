@@ -43,6 +43,7 @@ from defusedxml import ElementTree
 
 from .consolidate import Consolidation, consolidate
 from .errors import NakanoError
+from .lock import locked
 from .report import EXCEL, ColumnMetrics, progress_rows, write_report
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
@@ -88,6 +89,7 @@ def export_path(ws: Workspace, fmt: str) -> Path:
     return ws.output / f"{name}.{fmt}"
 
 
+@locked("export")
 def export_report(ws: Workspace, fmt: str, *, output: Path | None = None, progress: Progress | None = None,
                   timeout: float = PDF_TIMEOUT, workers: int = 1) -> Export:
     """Consolidate the inbox in memory and write it as ``fmt`` (csv, json or pdf); ``workers``:

@@ -24,6 +24,7 @@ from .errors import NakanoError
 from .findings import Finding, Severity, finding
 from .intake import Submission
 from .layout import safe_file_name
+from .lock import locked
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
 from .xlsx.reader import require_safe_xml
@@ -62,6 +63,7 @@ class Feedback:
     findings: list[Finding] = field(default_factory=list)  # departments whose copy could not be made
 
 
+@locked("feedback")
 def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     """Write the marked copies, the letters and the reminder list into ``feedback/``.
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import NakanoError
 from .findings import Finding, finding
+from .lock import locked
 from .model import FiscalYear, Kpi, KpiValue, Plan
 from .plan import kpis_csv
 from .workspace import SETTINGS_FILE, Workspace, init_workspace, open_workspace, render_settings
@@ -29,6 +30,7 @@ from .xlsx.files import write_text_atomically
 PREVIOUS_DIR = "previous"
 
 
+@locked("rollover")
 def rollover(ws: Workspace, to: str, new_root: Path, *, force: bool = False,
              now: dt.datetime | None = None) -> tuple[Workspace, list[Finding]]:
     """Create next year's workspace at ``new_root`` from ``ws`` and its consolidated answers."""

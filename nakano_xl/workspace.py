@@ -25,6 +25,7 @@ from typing import Any
 
 from .answers import load_answers
 from .errors import NakanoError, WorkspaceError
+from .lock import locked
 from .model import Answer, FiscalYear, Kpi, Plan
 from .plan import load_kpis, load_plan
 from .template import Template, load_template
@@ -138,6 +139,7 @@ class Workspace:
         return self.output / f"answers_{self.year.code}.csv"
 
 
+@locked("init --force", when=lambda root, *a, force=False, **k: force and root.exists())
 def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | None = None,
                    template: str = "nakano", force: bool = False,
                    now: dt.datetime | None = None) -> Workspace:

@@ -1,0 +1,204 @@
+"""Which item an answer row answers: its hidden item id and its identifying texts must agree.
+
+A row carries two witnesses of its item: the item id in the hidden last column, and the
+fixed texts a person sees (the template's ``identifying_columns``: 実施内容, 事業内容, 所管課).
+The answers sit beside the texts, so whatever a person does to visible rows — sorting them
+with the id column left out of the range, swapping two rows' ids after unprotecting the
+sheet — moves the answers with the texts, never with the id. Hence:
+
+- id and texts name the same item: the row answers it (a sorted sheet, ids moved along,
+  still reads right);
+- the texts name no item (an edited text): the id decides, and the edit is reported as
+  ``cell.fixed_edited`` by the caller;
+- the texts name exactly one other item of this file: the texts decide (``row.moved``,
+  a warning naming both items), provided no other row claims that item too;
+- anything else — texts shared by several items while the id names none of them, two rows
+  claiming one item in different ways — leaves the row unused (``row.id_conflict``, an
+  error on each item concerned), never a guess.
+
+Several items may share their identifying texts. Their rows are told apart by the id alone,
+which is trusted only while no row of the file shows ids and texts disagreeing about those
+items: a permutation among rows of identical texts cannot be seen by anyone.
+
+A row whose id names no item of this file did not get there by moving rows (moving only
+permutes the ids distribute wrote): it is the caller's ``row.id_edited`` / ``row.unknown``.
+Without a plan (``check`` of a single file) there are no texts to compare with, and the id
+decides alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..findings import Finding, finding
+from ..layout import InputColumns
+from ..model import Item
+from ..xlsx.cells import a1
+from ..xlsx.worksheet import Sheet
+
+if TYPE_CHECKING:
+    from .rows import Reading
+
+BOTH = "both"  # id and texts name the item
+TEXTS = "texts"  # the texts name it, the id another item of this file
+ID = "id"  # the id names it, the texts no item at all
+
+
+def same_text(found: str, expected: str) -> bool:
+    """A fixed cell's text as distribute wrote it (a client may store line breaks as CRLF)."""
+    return found == expected or found.replace("\r\n", "\n") == expected
+
+
+def plan_text(item: Item, key: str) -> str:
+    """What distribute writes in a fixed column for ``item``."""
+    if key == "section":
+        return item.section_label
+    if key == "content":
+        return item.content
+    if key == "departments":
+        return item.departments
+    raise KeyError(key)
+
+
+def identifying_keys(cols: InputColumns, r: Reading) -> tuple[str, ...]:
+    """The template's identifying columns this file has (its layout is the signed one)."""
+    return tuple(k for k in r.template.identifying if k in cols.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    row: int
+    item_id: str
+    basis: str  # BOTH, TEXTS or ID
+    shared: bool = False  # BOTH, but the texts are those of several items: the id chose
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    row: int
+    by_id: str  # the id as typed (one this file may answer)
+    by_texts: tuple[str, ...]  # the items the texts name (may be empty)
+
+
+@dataclass
+class Matching:
+    used: dict[int, str] = field(default_factory=dict)  # row → the item it answers
+    findings: list[Finding] = field(default_factory=list)
+    explained: set[str] = field(default_factory=set)  # unanswered items a finding here already names
+
+
+def match_rows(sheet: Sheet, rows: Iterable[int], cols: InputColumns, r: Reading,
+               where: dict[str, Any]) -> Matching:
+    """Decide the item of every row whose id this file may answer (``rows``, in sheet order)."""
+    keys = identifying_keys(cols, r) if r.plan is not None else ()
+    plan = r.plan
+    id_col = cols.item_id
+    claims: list[Claim] = []
+    unmatched: list[Unmatched] = []
+    if plan is None or not keys:
+        claims = [Claim(row, sheet.text(row, id_col).strip(), BOTH) for row in rows]
+        return settle(sheet, claims, unmatched, cols, r, keys, where)
+    named_by: dict[tuple[str, ...], list[str]] = {}
+    for item_id in r.assigned:
+        item = plan.get(item_id)
+        if item is not None:
+            named_by.setdefault(tuple(plan_text(item, k) for k in keys), []).append(item_id)
+    for row in rows:
+        item_id = sheet.text(row, id_col).strip()
+        found = tuple(sheet.text(row, cols.col(k)).replace("\r\n", "\n") for k in keys)
+        named = named_by.get(found, [])
+        if item_id in named:
+            claims.append(Claim(row, item_id, BOTH, shared=len(named) > 1))
+        elif not named:
+            claims.append(Claim(row, item_id, ID))
+        elif len(named) == 1:
+            claims.append(Claim(row, named[0], TEXTS))
+        else:
+            unmatched.append(Unmatched(row, item_id, tuple(named)))
+    # Ids chose among identical texts; untrustworthy where the file shows ids moved among those items.
+    disputed: set[str] = set()
+    for c in claims:
+        if c.basis == TEXTS:
+            disputed.update(group_of(c.item_id, named_by), group_of(sheet.text(c.row, id_col).strip(), named_by))
+    for u in unmatched:
+        disputed.update(u.by_texts, group_of(u.by_id, named_by))
+    kept = []
+    for c in claims:
+        if c.shared and c.item_id in disputed:
+            unmatched.append(Unmatched(c.row, c.item_id, tuple(group_of(c.item_id, named_by))))
+        else:
+            kept.append(c)
+    return settle(sheet, kept, unmatched, cols, r, keys, where)
+
+
+def group_of(item_id: str, named_by: dict[tuple[str, ...], list[str]]) -> list[str]:
+    """The items sharing ``item_id``'s identifying texts (itself included)."""
+    return next((g for g in named_by.values() if item_id in g), [])
+
+
+def settle(sheet: Sheet, claims: list[Claim], unmatched: list[Unmatched], cols: InputColumns, r: Reading,
+           keys: tuple[str, ...], where: dict[str, Any]) -> Matching:
+    """One row per item: the claims on each item weighed against each other, then the findings."""
+    out = Matching()
+    id_col = cols.item_id
+    by_item: dict[str, list[Claim]] = {}
+    for c in claims:
+        by_item.setdefault(c.item_id, []).append(c)
+    for item_id, rivals in by_item.items():
+        confirmed = [c for c in rivals if c.basis == BOTH]
+        if len(rivals) == 1 or confirmed or all(c.basis == ID for c in rivals):
+            # A row whose id and texts agree beats rows that only one of them points here; among
+            # equals (a copied row) the first one counts, as it always has.
+            best = confirmed or rivals
+            winner = best[0]
+            out.used[winner.row] = item_id
+            for c in rivals:
+                if c is winner:
+                    continue
+                if c.basis == winner.basis:
+                    out.findings.append(finding("row.duplicate", cell=a1(c.row, id_col), value=item_id,
+                                                item_id=item_id, first=f"{winner.row}行目", **where))
+                else:
+                    unmatched.append(Unmatched(c.row, sheet.text(c.row, id_col).strip(), by_texts(c)))
+        else:
+            for c in rivals:
+                unmatched.append(Unmatched(c.row, sheet.text(c.row, id_col).strip(), by_texts(c)))
+    labels = r.labels()
+    what = "・".join(labels.get(k, k) for k in keys)
+    for row, item_id in out.used.items():
+        typed_id = sheet.text(row, id_col).strip()
+        if typed_id != item_id:
+            out.findings.append(finding("row.moved", cell=a1(row, id_col), value=typed_id, item_id=item_id,
+                                        labels=what, by_id=describe(typed_id, r), by_texts=describe(item_id, r),
+                                        **where))
+    answered = set(out.used.values())
+    for u in sorted(unmatched, key=lambda u: u.row):
+        named = list(dict.fromkeys([u.by_id, *u.by_texts]))
+        open_items = [i for i in named if i not in answered]
+        texts = "または".join(f"「{describe(i, r)}」" for i in u.by_texts) or "どの事業内容とも一致しない文言"
+        if len(u.by_texts) > 1:
+            texts += "（同じ文言の事業内容です）"
+        concerned: list[str | None] = [*open_items] or [None]  # at least one finding per unused row
+        for concern in concerned:
+            out.findings.append(finding("row.id_conflict", cell=a1(u.row, id_col), value=u.by_id, item_id=concern,
+                                        row=u.row, labels=what or "固定の欄", by_id=describe(u.by_id, r),
+                                        by_texts=texts, **where))
+        out.explained.update(open_items)
+    out.used = dict(sorted(out.used.items()))
+    return out
+
+
+def by_texts(c: Claim) -> tuple[str, ...]:
+    """The items a claim's texts name (none when only its id pointed at the item)."""
+    return (c.item_id,) if c.basis == TEXTS else ()
+
+
+def describe(item_id: str, r: Reading) -> str:
+    """``T3 共通基盤の整備``: an item as a person finds it in the sheet."""
+    item = r.plan.get(item_id) if r.plan is not None else None
+    if item is None:
+        return item_id
+    content = item.content if len(item.content) <= 40 else item.content[:40] + "…"
+    return f"{item_id} {content}"

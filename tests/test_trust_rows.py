@@ -1,0 +1,371 @@
+"""An answer lands on an item only when its row agrees with itself: item id and identifying texts.
+
+The victim is 情報システム課, whose file holds T2 (row 5), T3 (row 6, shared with 税務課) and
+T5 (row 7). Each test removes the sheet protection as a person does (it has no password yet)
+and moves ids or rows the way a spreadsheet user would, then asserts the findings, where each
+answer landed in 別紙1 (read back), what the other departments' answers are, and the exit
+status of ``nakano-xl consolidate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from nakano_xl.cli import cli
+from nakano_xl.consolidate import consolidate
+from nakano_xl.distribute import distribute
+from nakano_xl.errors import NakanoError
+from nakano_xl.fill import fill_workbook
+from nakano_xl.template import Template, load_template
+from nakano_xl.workspace import init_workspace
+
+from . import lo
+from .helpers import PLAN_HEADER, TINY_PLAN, write_csv
+from .intake_kit import (
+    GOOD,
+    assert_landed,
+    codes,
+    expected,
+    file_of,
+    others_than,
+    report_answers,
+    returned,
+    run,
+    with_openpyxl,
+)
+
+VICTIM = "情報システム課"
+FILE = file_of(VICTIM)
+ROWS = {"T2": 5, "T3": 6, "T5": 7}  # the victim's rows as distributed
+ID_COL = "I"
+VISIBLE = "ABCDEFGH"  # every column a person sees (the id column I is hidden)
+
+
+def unprotected(change: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]) -> Callable[[openpyxl.Workbook], None]:
+    """``change`` of the 回答 sheet after removing its protection, as a person has to."""
+    def edit(book: openpyxl.Workbook) -> None:
+        sheet = book["回答"]
+        sheet.protection.sheet = False
+        change(sheet)
+    return edit
+
+
+def set_ids(ids: dict[int, str]) -> Callable[[openpyxl.Workbook], None]:
+    """Write item ids into rows: the hidden id column alone is changed."""
+    def change(sheet) -> None:
+        for row, item_id in ids.items():
+            sheet[f"{ID_COL}{row}"] = item_id
+    return unprotected(change)
+
+
+def consolidate_cli(ws) -> int:
+    result = CliRunner().invoke(cli, ["consolidate", "-w", str(ws.root), "--quiet"], catch_exceptions=False)
+    return result.exit_code
+
+
+def of_file(result, code: str) -> list:
+    return sorted((f for f in result.findings if f.file == FILE and f.code == code), key=lambda f: f.cell or "")
+
+
+def victim_answer(item_id: str) -> dict[str, str]:
+    return expected(GOOD[VICTIM][item_id])
+
+
+def test_swapped_ids_land_by_the_rows_texts_with_a_warning_naming_both_items(tmp_path):
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files[VICTIM], set_ids({5: "T5", 7: "T2"}))  # T2's and T5's ids exchanged
+    assert consolidate_cli(ws) == 0  # warnings only: every answer found its item
+    result = run(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.moved", FILE, "I5"),
+                                   ("row.moved", FILE, "I7")]
+    first, second = of_file(result, "row.moved")
+    assert (first.item_id, first.value, first.severity.name) == ("T2", "T5", "WARNING")
+    assert (second.item_id, second.value) == ("T5", "T2")
+    assert "T5 各課での実践" in first.message and "T2 (国)標準仕様の提供" in first.message
+    seen = report_answers(ws)
+    assert seen["T2"] == victim_answer("T2") and seen["T5"] == victim_answer("T5")
+    assert seen["T2"]["results_to_date"] == "国の標準仕様に沿って移行計画を作成した。"
+    assert_landed(ws)
+
+
+def test_a_sort_that_left_the_id_column_behind_lands_every_answer_on_its_own_item(tmp_path):
+    """Rows 5–7 sorted by 取組状況 (column E) over columns A–H only: texts and answers move, ids stay."""
+    ws, _, files = returned(tmp_path)
+
+    def sort_visible(sheet) -> None:
+        rows = [[sheet[f"{c}{r}"].value for c in VISIBLE] for r in ROWS.values()]
+        rows.sort(key=lambda values: str(values[4]))
+        for r, values in zip(ROWS.values(), rows):
+            for c, value in zip(VISIBLE, values):
+                sheet[f"{c}{r}"] = value
+
+    with_openpyxl(files[VICTIM], unprotected(sort_visible))
+    sheet = openpyxl.load_workbook(files[VICTIM])["回答"]
+    assert [sheet[f"B{r}"].value for r in (5, 6, 7)] == ["各課での実践", "(国)標準仕様の提供", "共通基盤の整備"]
+    assert [sheet[f"I{r}"].value for r in (5, 6, 7)] == ["T2", "T3", "T5"]  # the ids did not move
+    result = run(ws)
+    moved = {(f.cell, f.value, f.item_id) for f in of_file(result, "row.moved")}
+    assert moved == {("I5", "T2", "T5"), ("I6", "T3", "T2"), ("I7", "T5", "T3")}
+    assert not [c for c in codes(result, FILE) if c[0] not in ("row.moved", "sheet.unprotected")]
+    for item_id in ROWS:
+        assert report_answers(ws)[item_id] == victim_answer(item_id), item_id
+    assert_landed(ws)
+    assert consolidate_cli(ws) == 0
+
+
+def test_only_the_id_column_moved_is_the_same_as_texts_moved(tmp_path):
+    """The ids rotated (T3, T5, T2) with texts and answers in place: each row still answers its texts' item."""
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files[VICTIM], set_ids({5: "T3", 6: "T5", 7: "T2"}))
+    result = run(ws)
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2"), ("I6", "T3"), ("I7", "T5")}
+    assert not of_file(result, "row.reordered")  # row.moved says it already
+    assert_landed(ws)
+
+
+def test_whole_rows_sorted_with_their_ids_read_right_and_only_say_the_order_changed(tmp_path):
+    ws, _, files = returned(tmp_path)
+
+    def sort_whole(sheet) -> None:
+        rows = [[sheet[f"{c}{r}"].value for c in VISIBLE + ID_COL] for r in ROWS.values()]
+        order = [rows[1], rows[2], rows[0]]  # T3, T5, T2
+        for r, values in zip(ROWS.values(), order):
+            for c, value in zip(VISIBLE + ID_COL, values):
+                sheet[f"{c}{r}"] = value
+
+    with_openpyxl(files[VICTIM], unprotected(sort_whole))
+    result = run(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.reordered", FILE, "I5")]
+    assert_landed(ws)
+    assert consolidate_cli(ws) == 0
+
+
+def test_a_row_whose_texts_copy_another_row_is_not_used_and_its_item_is_an_error(tmp_path):
+    """Row 5 (id T2) gets T5's texts pasted over it: T5 is still answered by its own row 7,
+    T2 has no row that agrees with itself and stays unanswered, with an error."""
+    ws, _, files = returned(tmp_path)
+
+    def paste_texts(sheet) -> None:
+        for c in "ABH":
+            sheet[f"{c}5"] = sheet[f"{c}7"].value
+
+    with_openpyxl(files[VICTIM], unprotected(paste_texts))
+    assert consolidate_cli(ws) == 1
+    result = run(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.id_conflict", FILE, "I5")]
+    [conflict] = of_file(result, "row.id_conflict")
+    assert (conflict.item_id, conflict.value, conflict.severity.name) == ("T2", "T2", "ERROR")
+    assert "T5 各課での実践" in conflict.message and "T2 (国)標準仕様の提供" in conflict.message
+    assert not of_file(result, "row.missing")  # said once, by the conflict
+    seen = report_answers(ws)
+    assert seen["T2"] == expected({})  # neither T2's answer nor a guess
+    assert seen["T5"] == victim_answer("T5") and seen["T3"] == victim_answer("T3")
+    assert_landed(ws, others_than(VICTIM))
+
+
+def test_swapped_ids_with_an_edited_text_are_errors_on_both_items_never_a_guess(tmp_path):
+    """Ids of T2 and T3 exchanged and T2's 所管課 edited too: row 5's texts name no item, so its
+    id (T3) would decide, but row 6's texts claim T3 as well. Neither row is used."""
+    ws, _, files = returned(tmp_path)
+
+    def swap_and_edit(sheet) -> None:
+        sheet["I5"], sheet["I6"] = "T3", "T2"
+        sheet["H5"] = "情報システム課（国の事業）"
+
+    with_openpyxl(files[VICTIM], unprotected(swap_and_edit))
+    assert consolidate_cli(ws) == 1
+    result = run(ws)
+    conflicts = {(f.cell, f.item_id) for f in of_file(result, "row.id_conflict")}
+    assert conflicts == {("I5", "T3"), ("I6", "T2"), ("I6", "T3")}
+    assert not of_file(result, "row.moved") and not of_file(result, "row.missing")
+    seen = report_answers(ws)
+    assert seen["T2"] == expected({})
+    assert seen["T3"] == expected(GOOD["税務課"]["T3"])  # the shared row still has 税務課's answer
+    assert seen["T5"] == victim_answer("T5")
+    [status] = [d for d in run_status(ws) if d.department == VICTIM]
+    assert status.unanswered == 2  # T2 and T3 count as unanswered for 情報システム課
+
+
+def run_status(ws):
+    from nakano_xl.intake import read_inbox
+    from nakano_xl.intake.status import return_status
+
+    return return_status(ws, read_inbox(ws)).departments
+
+
+def test_an_edited_fixed_text_that_names_no_other_item_keeps_the_id_deciding(tmp_path):
+    ws, _, files = returned(tmp_path)
+
+    def typo(sheet) -> None:
+        sheet["B6"] = "共通基盤の整傭"
+
+    with_openpyxl(files[VICTIM], unprotected(typo))
+    result = run(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("cell.fixed_edited", FILE, "B6")]
+    assert_landed(ws)
+
+
+def test_a_copied_row_with_its_id_is_still_a_duplicate(tmp_path):
+    ws, _, files = returned(tmp_path)
+
+    def copy_row(sheet) -> None:
+        for c in VISIBLE + ID_COL:
+            sheet[f"{c}8"] = sheet[f"{c}7"].value
+        sheet["E8"] = "別の記入。"
+
+    with_openpyxl(files[VICTIM], unprotected(copy_row))
+    result = run(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.duplicate", FILE, "I8")]
+    assert_landed(ws)
+
+
+# -- items whose identifying texts are the same -------------------------------------------------
+
+TWIN = ["T7", "1-2-①", "研修", "各課での実践", "情報システム課 各所管課", ""]  # T5's texts exactly
+TWIN_ANSWERS = {"T2": {"status": "◎", "results_to_date": "移行計画を作った。"},
+                "T3": {"status": "◎", "results_to_date": "設計を終えた。"},
+                "T5": {"status": "△", "reason": "人が足りない。", "results_to_date": "試行した。"},
+                "T7": {"status": "×", "reason": "予算がない。", "results_to_date": "未着手。"}}
+
+
+def twin_workspace(root: Path):
+    """The tiny plan plus T7, whose 実施内容, 事業内容 and 所管課 are T5's: rows 5–8 are T2, T3, T5, T7."""
+    root.mkdir(parents=True, exist_ok=True)
+    plan = write_csv(root / "plan.csv", PLAN_HEADER, [*TINY_PLAN, TWIN])
+    ws = init_workspace(root / "ws", plan, "R3")
+    dist = distribute(ws)
+    target = ws.inbox / FILE
+    fill_workbook(dist.files[VICTIM], target, TWIN_ANSWERS, ws.template, paste=True)
+    return ws, target
+
+
+def twin_landed(ws, items) -> dict[str, dict[str, str]]:
+    seen = report_answers(ws)
+    for item_id in items:
+        assert seen[item_id] == expected(TWIN_ANSWERS[item_id]), item_id
+    return seen
+
+
+def test_items_with_the_same_texts_are_told_apart_by_their_ids(tmp_path):
+    ws, _ = twin_workspace(tmp_path)
+    result = consolidate(ws)
+    assert [c for c in codes(result, FILE)] == []
+    twin_landed(ws, TWIN_ANSWERS)
+
+
+def test_an_id_moved_onto_identical_texts_is_an_error_and_no_guess(tmp_path):
+    """T2's id and T5's exchanged: row 5 (T2's texts) lands on T2 by its texts; row 7 has the
+    texts of T5 and T7 alike and T2's id, so it names nobody. Since ids moved among the
+    identical rows, row 8's id (T7) is no proof either: T5 and T7 are errors, unanswered."""
+    ws, target = twin_workspace(tmp_path)
+    with_openpyxl(target, set_ids({5: "T5", 7: "T2"}))
+    result = consolidate(ws)
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2")}
+    conflicts = {(f.cell, f.item_id) for f in of_file(result, "row.id_conflict")}
+    assert conflicts == {("I7", "T5"), ("I7", "T7"), ("I8", "T5"), ("I8", "T7")}
+    assert all(f.severity.name == "ERROR" for f in of_file(result, "row.id_conflict"))
+    seen = twin_landed(ws, ["T2", "T3"])
+    assert seen["T5"] == expected({}) and seen["T7"] == expected({})
+    assert consolidate_cli(ws) == 1
+
+
+def test_identical_rows_sorted_with_their_ids_still_read_by_id(tmp_path):
+    ws, target = twin_workspace(tmp_path)
+
+    def swap_whole(sheet) -> None:
+        for c in VISIBLE + ID_COL:
+            sheet[f"{c}7"], sheet[f"{c}8"] = sheet[f"{c}8"].value, sheet[f"{c}7"].value
+
+    with_openpyxl(target, unprotected(swap_whole))
+    result = consolidate(ws)
+    assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.reordered", FILE, "I7")]
+    twin_landed(ws, TWIN_ANSWERS)
+
+
+# -- the template names the identifying columns -------------------------------------------------
+
+def test_the_identifying_columns_are_the_templates(tmp_path):
+    """With 事業内容 alone identifying, an edited 所管課 no longer speaks: a swap plus that edit
+    lands by 事業内容 (and the edit is reported as an edited fixed cell)."""
+    assert load_template().identifying == ("section", "content", "departments")
+    source = load_template().source.read_text(encoding="utf-8")
+    mine = tmp_path / "only_content.toml"
+    mine.write_text(source.replace('identifying_columns = ["section", "content", "departments"]',
+                                   'identifying_columns = ["content"]'), encoding="utf-8")
+    assert load_template(mine).identifying == ("content",)
+    ws, _, files = returned(tmp_path / "ws")
+    settings = ws.root / "nakano-xl.toml"
+    text = settings.read_text(encoding="utf-8")
+    assert 'template = "nakano"' in text
+    settings.write_text(text.replace('template = "nakano"', f'template = "{mine.as_posix()}"'), encoding="utf-8")
+
+    def swap_and_edit(sheet) -> None:
+        sheet["I5"], sheet["I6"] = "T3", "T2"
+        sheet["H5"] = "情報システム課（国の事業）"
+
+    with_openpyxl(files[VICTIM], unprotected(swap_and_edit))
+    from nakano_xl.workspace import open_workspace
+
+    result = consolidate(open_workspace(ws.root))
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2"), ("I6", "T3")}
+    assert [f.cell for f in of_file(result, "cell.fixed_edited")] == ["H5"]
+    assert_landed(ws)
+
+
+@pytest.mark.parametrize("setting", ['["status"]', '["nothing"]', '"content"'])
+def test_identifying_columns_must_be_fixed_columns(tmp_path, setting):
+    source = load_template().source.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(source.replace('identifying_columns = ["section", "content", "departments"]',
+                                  f"identifying_columns = {setting}"), encoding="utf-8")
+    with pytest.raises(NakanoError, match="identifying_columns"):
+        load_template(bad)
+
+
+def test_a_template_without_the_setting_identifies_by_every_fixed_column():
+    data = load_template().source.read_text(encoding="utf-8")
+    import tomllib
+
+    parsed = tomllib.loads(data)
+    del parsed["input_workbook"]["identifying_columns"]
+    assert Template(parsed, Path("x.toml")).identifying == ("section", "content", "departments")
+
+
+# -- without a workspace -----------------------------------------------------------------------
+
+def test_check_without_a_workspace_cannot_compare_and_says_so(tmp_path):
+    """No plan, no texts to compare: the ids decide, and the file's finding says the plan was not checked."""
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files[VICTIM], set_ids({5: "T5", 7: "T2"}))
+    alone = CliRunner().invoke(cli, ["check", str(files[VICTIM])], catch_exceptions=False)
+    assert alone.exit_code == 0, alone.output
+    assert "項目IDと事業内容などの対応を含む）は確認していません" in alone.output
+    assert "項目IDの列（非表示）" not in alone.output
+    full = CliRunner().invoke(cli, ["check", str(files[VICTIM]), "-w", str(ws.root)], catch_exceptions=False)
+    assert full.exit_code == 0 and full.output.count("項目IDの列（非表示）だけが並べ替えられた") == 2
+
+
+# -- a return saved by LibreOffice -------------------------------------------------------------
+
+def test_ids_swapped_in_libreoffice_land_by_the_rows_texts(tmp_path):
+    """The sheet unprotected, then T3's and T5's ids typed over each other in Calc and saved."""
+    lo.require()
+    ws, _, files = returned(tmp_path)
+    with_openpyxl(files[VICTIM], unprotected(lambda sheet: None))
+    saved = tmp_path / "calc" / FILE
+    edits = [lo.Edit("回答", "I6", "T5"), lo.Edit("回答", "I7", "T3"), lo.Edit("回答", "E7", "3課で試行した。")]
+    lo.run_batch([lo.save_job(files[VICTIM], saved, edits)]).outcomes[0].check()
+    files[VICTIM].write_bytes(saved.read_bytes())
+    assert consolidate_cli(ws) == 0
+    result = run(ws)
+    assert {(f.cell, f.value, f.item_id) for f in of_file(result, "row.moved")} == {("I6", "T5", "T3"),
+                                                                                     ("I7", "T3", "T5")}
+    seen = report_answers(ws)
+    assert seen["T5"] == {**victim_answer("T5"), "results_to_date": "3課で試行した。"}
+    assert seen["T3"] == victim_answer("T3") and seen["T2"] == victim_answer("T2")
+    assert_landed(ws, others_than(VICTIM))

@@ -168,9 +168,9 @@ def test_a_row_whose_texts_copy_another_row_is_not_used_and_its_item_is_an_error
     assert_landed(ws, others_than(VICTIM))
 
 
-def test_swapped_ids_with_an_edited_text_are_errors_on_both_items_never_a_guess(tmp_path):
-    """Ids of T2 and T3 exchanged and T2's 所管課 edited too: row 5's texts name no item, so its
-    id (T3) would decide, but row 6's texts claim T3 as well. Neither row is used."""
+def test_swapped_ids_with_an_edited_text_still_land_by_the_other_texts(tmp_path):
+    """Ids of T2 and T3 exchanged and row 5's 所管課 edited too: its 実施内容 and 事業内容 still
+    name T2 (the edit is reported as an edited fixed cell)."""
     ws, _, files = returned(tmp_path)
 
     def swap_and_edit(sheet) -> None:
@@ -178,6 +178,44 @@ def test_swapped_ids_with_an_edited_text_are_errors_on_both_items_never_a_guess(
         sheet["H5"] = "情報システム課（国の事業）"
 
     with_openpyxl(files[VICTIM], unprotected(swap_and_edit))
+    result = run(ws)
+    assert {(f.cell, f.value, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T3", "T2"),
+                                                                                     ("I6", "T2", "T3")}
+    [edited] = of_file(result, "cell.fixed_edited")
+    assert (edited.cell, edited.item_id) == ("H5", "T2")
+    assert_landed(ws)
+    assert consolidate_cli(ws) == 0
+
+
+def test_a_plan_reworded_after_distribution_does_not_hide_moved_ids(tmp_path):
+    """The coordinator renames T5's 実施内容 in the plan master after distributing; the department
+    then sorts without the id column. 事業内容 and 所管課 still say which row is which."""
+    ws, _, files = returned(tmp_path)
+    plan = ws.root / ws.settings.plan_file
+    text = plan.read_text(encoding="utf-8")
+    assert text.count(",研修,各課での実践,") == 1
+    plan.write_text(text.replace(",研修,各課での実践,", ",職員研修,各課での実践,"), encoding="utf-8")
+    with_openpyxl(files[VICTIM], set_ids({5: "T5", 6: "T2", 7: "T3"}))
+    from nakano_xl.workspace import open_workspace
+
+    ws = open_workspace(ws.root)
+    result = consolidate(ws)
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2"), ("I6", "T3"), ("I7", "T5")}
+    assert [(f.cell, f.item_id) for f in of_file(result, "cell.fixed_edited")] == [("A7", "T5")]
+    assert_landed(ws)
+
+
+def test_swapped_ids_on_rows_whose_texts_were_overwritten_are_errors_never_a_guess(tmp_path):
+    """Ids of T2 and T3 exchanged and every fixed text of row 5 typed over: row 5's texts name no
+    item, so its id (T3) would decide, but row 6's texts claim T3 as well. Neither row is used."""
+    ws, _, files = returned(tmp_path)
+
+    def swap_and_overwrite(sheet) -> None:
+        sheet["I5"], sheet["I6"] = "T3", "T2"
+        for c in "ABH":
+            sheet[f"{c}5"] = "（記入例）"
+
+    with_openpyxl(files[VICTIM], unprotected(swap_and_overwrite))
     assert consolidate_cli(ws) == 1
     result = run(ws)
     conflicts = {(f.cell, f.item_id) for f in of_file(result, "row.id_conflict")}
@@ -290,31 +328,39 @@ def test_identical_rows_sorted_with_their_ids_still_read_by_id(tmp_path):
 # -- the template names the identifying columns -------------------------------------------------
 
 def test_the_identifying_columns_are_the_templates(tmp_path):
-    """With 事業内容 alone identifying, an edited 所管課 no longer speaks: a swap plus that edit
-    lands by 事業内容 (and the edit is reported as an edited fixed cell)."""
+    """Ids of T2 and T3 exchanged, row 5's 実施内容 and 事業内容 typed over: by default its 所管課
+    still names T2; with a template whose only identifying column is 事業内容 nothing does, and
+    the two rows are errors instead."""
     assert load_template().identifying == ("section", "content", "departments")
     source = load_template().source.read_text(encoding="utf-8")
     mine = tmp_path / "only_content.toml"
     mine.write_text(source.replace('identifying_columns = ["section", "content", "departments"]',
                                    'identifying_columns = ["content"]'), encoding="utf-8")
     assert load_template(mine).identifying == ("content",)
-    ws, _, files = returned(tmp_path / "ws")
+
+    def swap_and_overwrite(sheet) -> None:
+        sheet["I5"], sheet["I6"] = "T3", "T2"
+        sheet["A5"] = sheet["B5"] = "（記入例）"
+
+    ws, _, files = returned(tmp_path / "default")
+    with_openpyxl(files[VICTIM], unprotected(swap_and_overwrite))
+    result = run(ws)
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2"), ("I6", "T3")}
+    assert not of_file(result, "row.id_conflict")
+    assert_landed(ws)
+
+    ws, _, files = returned(tmp_path / "content")
     settings = ws.root / "nakano-xl.toml"
     text = settings.read_text(encoding="utf-8")
-    assert 'template = "nakano"' in text
+    assert text.count('template = "nakano"') == 1
     settings.write_text(text.replace('template = "nakano"', f'template = "{mine.as_posix()}"'), encoding="utf-8")
-
-    def swap_and_edit(sheet) -> None:
-        sheet["I5"], sheet["I6"] = "T3", "T2"
-        sheet["H5"] = "情報システム課（国の事業）"
-
-    with_openpyxl(files[VICTIM], unprotected(swap_and_edit))
+    with_openpyxl(files[VICTIM], unprotected(swap_and_overwrite))
     from nakano_xl.workspace import open_workspace
 
     result = consolidate(open_workspace(ws.root))
-    assert {(f.cell, f.item_id) for f in of_file(result, "row.moved")} == {("I5", "T2"), ("I6", "T3")}
-    assert [f.cell for f in of_file(result, "cell.fixed_edited")] == ["H5"]
-    assert_landed(ws)
+    assert {(f.cell, f.item_id) for f in of_file(result, "row.id_conflict")} == {("I5", "T3"), ("I6", "T2"),
+                                                                                  ("I6", "T3")}
+    assert not of_file(result, "row.moved")
 
 
 @pytest.mark.parametrize("setting", ['["status"]', '["nothing"]', '"content"'])

@@ -6,10 +6,12 @@ The answers sit beside the texts, so whatever a person does to visible rows — 
 with the id column left out of the range, swapping two rows' ids after unprotecting the
 sheet — moves the answers with the texts, never with the id. Hence:
 
+The texts name the items of this file that agree with most of them (all of them, unless a
+text was edited or the plan reworded after distribution):
+
 - id and texts name the same item: the row answers it (a sorted sheet, ids moved along,
-  still reads right);
-- the texts name no item (an edited text): the id decides, and the edit is reported as
-  ``cell.fixed_edited`` by the caller;
+  still reads right); an edited text is reported as ``cell.fixed_edited`` by the caller;
+- the texts name no item (every one of them edited): the id decides;
 - the texts name exactly one other item of this file: the texts decide (``row.moved``,
   a warning naming both items), provided no other row claims that item too;
 - anything else — texts shared by several items while the id names none of them, two rows
@@ -72,7 +74,8 @@ class Claim:
     row: int
     item_id: str
     basis: str  # BOTH, TEXTS or ID
-    shared: bool = False  # BOTH, but the texts are those of several items: the id chose
+    named: tuple[str, ...] = ()  # the items the row's texts name best
+    full: bool = True  # every identifying text is the item's (not merely the most of them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,53 +92,76 @@ class Matching:
     explained: set[str] = field(default_factory=set)  # unanswered items a finding here already names
 
 
+class Texts:
+    """The identifying texts of the items a file may answer, indexed by column and text."""
+
+    def __init__(self, r: Reading, keys: tuple[str, ...]) -> None:
+        assert r.plan is not None
+        self.keys = keys
+        self.index: list[dict[str, list[str]]] = [{} for _ in keys]
+        self.groups: dict[tuple[str, ...], list[str]] = {}  # items whose texts are all the same
+        self.group: dict[str, list[str]] = {}
+        for item_id in r.assigned:
+            item = r.plan.get(item_id)
+            if item is None:
+                continue
+            texts = tuple(plan_text(item, k) for k in keys)
+            for by_text, text in zip(self.index, texts):
+                by_text.setdefault(text, []).append(item_id)
+            self.group[item_id] = self.groups.setdefault(texts, [])
+            self.group[item_id].append(item_id)
+
+    def named(self, found: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+        """The items agreeing with most of ``found`` (in the file's order), and whether in every text.
+
+        Most, not all: a text edited as well as moved, or reworded in the plan after
+        distribution, still leaves the others to say which item the row is.
+        """
+        votes: dict[str, int] = {}
+        for by_text, text in zip(self.index, found):
+            for item_id in by_text.get(text.replace("\r\n", "\n"), ()):
+                votes[item_id] = votes.get(item_id, 0) + 1
+        best = max(votes.values(), default=0)
+        return tuple(i for i, n in votes.items() if n == best), best == len(self.keys)
+
+
 def match_rows(sheet: Sheet, rows: Iterable[int], cols: InputColumns, r: Reading,
                where: dict[str, Any]) -> Matching:
     """Decide the item of every row whose id this file may answer (``rows``, in sheet order)."""
     keys = identifying_keys(cols, r) if r.plan is not None else ()
-    plan = r.plan
     id_col = cols.item_id
     claims: list[Claim] = []
     unmatched: list[Unmatched] = []
-    if plan is None or not keys:
+    if r.plan is None or not keys:
         claims = [Claim(row, sheet.text(row, id_col).strip(), BOTH) for row in rows]
         return settle(sheet, claims, unmatched, cols, r, keys, where)
-    named_by: dict[tuple[str, ...], list[str]] = {}
-    for item_id in r.assigned:
-        item = plan.get(item_id)
-        if item is not None:
-            named_by.setdefault(tuple(plan_text(item, k) for k in keys), []).append(item_id)
+    texts = Texts(r, keys)
     for row in rows:
         item_id = sheet.text(row, id_col).strip()
-        found = tuple(sheet.text(row, cols.col(k)).replace("\r\n", "\n") for k in keys)
-        named = named_by.get(found, [])
+        named, full = texts.named(tuple(sheet.text(row, cols.col(k)) for k in keys))
         if item_id in named:
-            claims.append(Claim(row, item_id, BOTH, shared=len(named) > 1))
+            claims.append(Claim(row, item_id, BOTH, named, full))
         elif not named:
             claims.append(Claim(row, item_id, ID))
         elif len(named) == 1:
-            claims.append(Claim(row, named[0], TEXTS))
+            claims.append(Claim(row, named[0], TEXTS, named, full))
         else:
-            unmatched.append(Unmatched(row, item_id, tuple(named)))
-    # Ids chose among identical texts; untrustworthy where the file shows ids moved among those items.
+            unmatched.append(Unmatched(row, item_id, named))
+    # Where the texts name several items the id chose among them: no proof where the file
+    # shows ids moved among those very items.
     disputed: set[str] = set()
     for c in claims:
         if c.basis == TEXTS:
-            disputed.update(group_of(c.item_id, named_by), group_of(sheet.text(c.row, id_col).strip(), named_by))
+            disputed.update(c.named, texts.group.get(sheet.text(c.row, id_col).strip(), ()))
     for u in unmatched:
-        disputed.update(u.by_texts, group_of(u.by_id, named_by))
+        disputed.update(u.by_texts, texts.group.get(u.by_id, ()))
     kept = []
     for c in claims:
-        if c.shared and c.item_id in disputed:
-            unmatched.append(Unmatched(c.row, c.item_id, tuple(group_of(c.item_id, named_by))))
+        if c.basis == BOTH and len(c.named) > 1 and disputed.intersection(c.named):
+            unmatched.append(Unmatched(c.row, c.item_id, c.named))
         else:
             kept.append(c)
     return settle(sheet, kept, unmatched, cols, r, keys, where)
-
-
-def group_of(item_id: str, named_by: dict[tuple[str, ...], list[str]]) -> list[str]:
-    """The items sharing ``item_id``'s identifying texts (itself included)."""
-    return next((g for g in named_by.values() if item_id in g), [])
 
 
 def settle(sheet: Sheet, claims: list[Claim], unmatched: list[Unmatched], cols: InputColumns, r: Reading,
@@ -147,7 +173,7 @@ def settle(sheet: Sheet, claims: list[Claim], unmatched: list[Unmatched], cols: 
     for c in claims:
         by_item.setdefault(c.item_id, []).append(c)
     for item_id, rivals in by_item.items():
-        confirmed = [c for c in rivals if c.basis == BOTH]
+        confirmed = sorted((c for c in rivals if c.basis == BOTH), key=lambda c: not c.full)
         if len(rivals) == 1 or confirmed or all(c.basis == ID for c in rivals):
             # A row whose id and texts agree beats rows that only one of them points here; among
             # equals (a copied row) the first one counts, as it always has.

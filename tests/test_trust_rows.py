@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from nakano_xl.cli import cli
 from nakano_xl.consolidate import consolidate
+from nakano_xl.demo import run_demo
 from nakano_xl.distribute import distribute
 from nakano_xl.errors import NakanoError
 from nakano_xl.fill import fill_workbook
@@ -307,6 +308,7 @@ def test_an_id_moved_onto_identical_texts_is_an_error_and_no_guess(tmp_path):
     conflicts = {(f.cell, f.item_id) for f in of_file(result, "row.id_conflict")}
     assert conflicts == {("I7", "T5"), ("I7", "T7"), ("I8", "T5"), ("I8", "T7")}
     assert all(f.severity.name == "ERROR" for f in of_file(result, "row.id_conflict"))
+    assert all("「T5 各課での実践」「T7 各課での実践」のいずれか" in f.message for f in of_file(result, "row.id_conflict"))
     seen = twin_landed(ws, ["T2", "T3"])
     assert seen["T5"] == expected({}) and seen["T7"] == expected({})
     assert consolidate_cli(ws) == 1
@@ -323,6 +325,25 @@ def test_identical_rows_sorted_with_their_ids_still_read_by_id(tmp_path):
     result = consolidate(ws)
     assert codes(result, FILE) == [("sheet.unprotected", FILE, None), ("row.reordered", FILE, "I7")]
     twin_landed(ws, TWIN_ANSWERS)
+
+
+def test_the_samples_items_with_the_same_content_land_by_their_section(tmp_path):
+    """In the bundled sample 情報システム課 answers P028 and P051, both 「パソコン教室や
+    スマートフォン教室の開催」 under different 実施内容; their ids exchanged, each answer stays."""
+    demo = run_demo(tmp_path / "令和3年度")
+    ws = demo.workspace
+    before = report_answers(ws)
+    assert before["P028"] != before["P051"]
+    [path] = [p for p in demo.filled if "情報システム課" in p.name]
+    sheet = openpyxl.load_workbook(path)["回答"]
+    rows = {sheet[f"{ID_COL}{r}"].value: r for r in range(5, sheet.max_row + 1)}
+    with_openpyxl(path, set_ids({rows["P028"]: "P051", rows["P051"]: "P028"}))
+    result = consolidate(ws)
+    name = path.relative_to(ws.inbox).as_posix()
+    moved = {(f.item_id, f.value) for f in result.findings if f.file == name and f.code == "row.moved"}
+    assert moved == {("P028", "P051"), ("P051", "P028")}
+    assert not [f for f in result.findings if f.file == name and f.severity.name == "ERROR"]
+    assert report_answers(ws) == before
 
 
 # -- the template names the identifying columns -------------------------------------------------

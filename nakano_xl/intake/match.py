@@ -203,9 +203,9 @@ def settle(sheet: Sheet, claims: list[Claim], unmatched: list[Unmatched], cols: 
     for u in sorted(unmatched, key=lambda u: u.row):
         named = list(dict.fromkeys([u.by_id, *u.by_texts]))
         open_items = [i for i in named if i not in answered]
-        texts = "または".join(f"「{describe(i, r)}」" for i in u.by_texts) or "どの事業内容とも一致しない文言"
+        texts = "".join(f"「{describe(i, r)}」" for i in u.by_texts) or "どの事業内容とも一致しない文言"
         if len(u.by_texts) > 1:
-            texts += "（同じ文言の事業内容です）"
+            texts += "のいずれか"
         concerned: list[str | None] = [*open_items] or [None]  # at least one finding per unused row
         for concern in concerned:
             out.findings.append(finding("row.id_conflict", cell=a1(u.row, id_col), value=u.by_id, item_id=concern,

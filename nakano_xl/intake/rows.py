@@ -2,9 +2,9 @@
 
 Rows are matched by the item id in their last column and the fixed texts that identify an
 item (`match.py`), never by position, so a sorted sheet still reads right and a row whose id
-was moved apart from its texts never answers the wrong item silently. A row can only answer an item this file was distributed for (the signed
-list in the metadata, narrowed to what the plan still assigns to the department): a
-department can never write a row that is not its own.
+was moved apart from its texts never answers the wrong item silently. A row can only answer
+an item this file was distributed for (the signed list in the metadata, narrowed to what the
+plan still assigns to the department): a department can never write a row that is not its own.
 
 Nothing typed is dropped without a finding: cells outside the answer columns, rows without
 an item id, extra sheets, notes (comments), text boxes, merged cells, formulas. Fixed cells

@@ -138,8 +138,8 @@ def identifying_columns(spec: Mapping[str, Any], columns: tuple[Column, ...], so
     id, say which item a row of the 回答 sheet is. Without the setting, every fixed column."""
     fixed = [c.key for c in columns if not c.answer]
     keys = spec.get("identifying_columns", fixed)
-    if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
-        raise NakanoError(f"様式ファイル {source} の identifying_columns は列のキーの一覧にしてください。")
+    if not isinstance(keys, list | tuple) or not keys or not all(isinstance(k, str) for k in keys):
+        raise NakanoError(f"様式ファイル {source} の identifying_columns は、固定の列のキーを1つ以上並べた一覧にしてください。")
     wrong = [k for k in keys if k not in fixed]
     if wrong:
         raise NakanoError(f"様式ファイル {source} の identifying_columns に、固定の列（{'、'.join(fixed)}）"

@@ -384,7 +384,7 @@ def test_the_identifying_columns_are_the_templates(tmp_path):
     assert not of_file(result, "row.moved")
 
 
-@pytest.mark.parametrize("setting", ['["status"]', '["nothing"]', '"content"'])
+@pytest.mark.parametrize("setting", ['["status"]', '["nothing"]', '"content"', '[]', '["content", 3]'])
 def test_identifying_columns_must_be_fixed_columns(tmp_path, setting):
     source = load_template().source.read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"

@@ -15,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nakano_xl.cli import cli
 from nakano_xl.consolidate import consolidate
@@ -436,3 +438,76 @@ def test_ids_swapped_in_libreoffice_land_by_the_rows_texts(tmp_path):
     assert seen["T5"] == {**victim_answer("T5"), "results_to_date": "3課で試行した。"}
     assert seen["T3"] == victim_answer("T3") and seen["T2"] == victim_answer("T2")
     assert_landed(ws, others_than(VICTIM))
+
+
+# -- any permutation of ids, rows and edited texts ------------------------------------------------
+
+# Eight items of one file: some share 実施内容, some 所管課, two (Q7, Q8) share every identifying text.
+PLAN_ITEMS = [
+    ("Q1", "1-1-①", "窓口", "予約の導入", "情報システム課"),
+    ("Q2", "1-1-①", "窓口", "標準仕様の提供", "情報システム課"),
+    ("Q3", "1-1-②", "", "共通基盤の整備", "情報システム課 税務課"),
+    ("Q4", "1-2-①", "研修", "研修の実施", "情報システム課"),
+    ("Q5", "1-3-①", "教室", "教室の開催", "情報システム課"),
+    ("Q6", "1-6-①", "支援", "教室の開催", "情報システム課"),
+    ("Q7", "2-3-①", "標準化", "対応度調査", "情報システム課 税務課"),
+    ("Q8", "2-3-①", "標準化", "対応度調査", "情報システム課 税務課"),
+]
+TEXT_KEYS = ("section", "content", "departments")
+
+
+def matching_of(sheet_rows: list[tuple[str, tuple[str, str, str]]]):
+    """match_rows over a 回答 sheet whose rows hold (item id, identifying texts), from row 5."""
+    from nakano_xl.intake.match import match_rows
+    from nakano_xl.intake.rows import Reading
+    from nakano_xl.layout import InputColumns, Metadata
+    from nakano_xl.model import FiscalYear, Item, Plan
+    from nakano_xl.xlsx.worksheet import Cell, Sheet
+
+    template = load_template()
+    cols = InputColumns.of(template)
+    plan = Plan(Item(i, code, title, content, depts, None) for i, code, title, content, depts in PLAN_ITEMS)
+    ids = tuple(i for i, *_ in PLAN_ITEMS)
+    meta = Metadata(VICTIM, "R3", template.name, template.version, "x", "回答", ids, columns=cols.keys)
+    reading = Reading("f.xlsx", VICTIM, meta, template, ids, plan, FiscalYear(3))
+    sheet = Sheet("回答", "visible")
+    for row, (item_id, texts) in enumerate(sheet_rows, start=5):
+        for key, text in zip((*TEXT_KEYS, "item_id"), (*texts, item_id)):
+            col = cols.col(key)
+            sheet.cells[(row, col)] = Cell(row, col, text, "text")
+    return match_rows(sheet, range(5, 5 + len(sheet_rows)), cols, reading, {"file": "f.xlsx"}), plan
+
+
+def texts_of(item) -> tuple[str, str, str]:
+    return (item.section_label, item.content, item.departments)
+
+
+@settings(max_examples=300, deadline=None)
+@given(order=st.permutations(range(8)), ids=st.permutations(range(8)),
+       edits=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 2)), max_size=4))
+def test_no_answer_lands_on_another_item_unless_a_finding_or_identical_texts_hide_it(order, ids, edits):
+    """Rows in any order, ids in any order, up to four texts typed over. Row ``n`` carries the texts
+    (and so the answers) of item ``order[n]``. An answer may land on another item only where no
+    one can tell: the two items' texts are identical, or texts of the row were typed over (and
+    ``cell.fixed_edited`` names them). Every row is used or in a finding."""
+    edited = {(row, key) for row, key in edits}
+    rows = []
+    for n, source in enumerate(order):
+        _, code, title, content, depts = PLAN_ITEMS[source]
+        texts = [f"{code} {title}" if title else code, content, depts]
+        for key in range(3):
+            if (n, key) in edited:
+                texts[key] = f"書き換え{n}{key}"
+        rows.append((PLAN_ITEMS[ids[n]][0], tuple(texts)))
+    matching, plan = matching_of(rows)
+    conflicts = {int(f.cell[1:]) for f in matching.findings if f.code in ("row.id_conflict", "row.duplicate")}
+    for row in range(5, 13):
+        assert (row in matching.used) != (row in conflicts), row  # used, or said why not
+    assert len(set(matching.used.values())) == len(matching.used)  # one row per item
+    for row, item_id in matching.used.items():
+        truth = PLAN_ITEMS[order[row - 5]][0]
+        if item_id == truth:
+            continue
+        landed, source = plan[item_id], plan[truth]
+        typed_over = any((row - 5, key) in edited for key in range(3))
+        assert texts_of(landed) == texts_of(source) or typed_over, (row, item_id, truth)

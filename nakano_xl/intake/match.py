@@ -115,11 +115,17 @@ class Texts:
         """The items agreeing with most of ``found`` (in the file's order), and whether in every text.
 
         Most, not all: a text edited as well as moved, or reworded in the plan after
-        distribution, still leaves the others to say which item the row is.
+        distribution, still leaves the others to say which item the row is. Counting costs up
+        to the file's item count per row (a 所管課 is every row's), so it is done only for rows
+        whose texts are not some item's exactly.
         """
+        found = tuple(text.replace("\r\n", "\n") for text in found)
+        exact = self.groups.get(found)
+        if exact:  # every row of a file as distributed: no counting
+            return tuple(exact), True
         votes: dict[str, int] = {}
         for by_text, text in zip(self.index, found):
-            for item_id in by_text.get(text.replace("\r\n", "\n"), ()):
+            for item_id in by_text.get(text, ()):
                 votes[item_id] = votes.get(item_id, 0) + 1
         best = max(votes.values(), default=0)
         return tuple(i for i, n in votes.items() if n == best), best == len(self.keys)

@@ -4,23 +4,23 @@ A row carries two witnesses of its item: the item id in the hidden last column, 
 fixed texts a person sees (the template's ``identifying_columns``: 実施内容, 事業内容, 所管課).
 The answers sit beside the texts, so whatever a person does to visible rows — sorting them
 with the id column left out of the range, swapping two rows' ids after unprotecting the
-sheet — moves the answers with the texts, never with the id. Hence:
-
-The texts name the items of this file that agree with most of them (all of them, unless a
-text was edited or the plan reworded after distribution):
+sheet — moves the answers with the texts, never with the id. The texts name the items of
+this file that agree with most of them (with all of them, unless a text was edited or the
+plan reworded after distribution); then:
 
 - id and texts name the same item: the row answers it (a sorted sheet, ids moved along,
   still reads right); an edited text is reported as ``cell.fixed_edited`` by the caller;
 - the texts name no item (every one of them edited): the id decides;
 - the texts name exactly one other item of this file: the texts decide (``row.moved``,
   a warning naming both items), provided no other row claims that item too;
-- anything else — texts shared by several items while the id names none of them, two rows
+- anything else — texts naming several items while the id names none of them, two rows
   claiming one item in different ways — leaves the row unused (``row.id_conflict``, an
   error on each item concerned), never a guess.
 
-Several items may share their identifying texts. Their rows are told apart by the id alone,
-which is trusted only while no row of the file shows ids and texts disagreeing about those
-items: a permutation among rows of identical texts cannot be seen by anyone.
+Where the texts name several items (items with identical texts, or an edited text leaving a
+tie) the id chooses among them, and is trusted only while no row of the file shows ids and
+texts disagreeing about those items: a permutation among rows of identical texts cannot be
+seen by anyone.
 
 A row whose id names no item of this file did not get there by moving rows (moving only
 permutes the ids distribute wrote): it is the caller's ``row.id_edited`` / ``row.unknown``.

@@ -188,7 +188,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "identity.unverified": (
         Severity.INFO,
         "{department}・{year}・配付ID {found} の回答票です。作業フォルダを指定していないため、署名"
-        "（管理情報が書き換えられていないこと）と計画マスタとの一致は確認していません。",
+        "（管理情報が書き換えられていないこと）と計画マスタとの一致（各行の項目IDと事業内容などの対応を含む）は確認していません。",
     ),
     "submission.superseded": (
         Severity.WARNING,
@@ -245,6 +245,19 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "row.reordered": (
         Severity.INFO,
         "行の並び順が配付時と変わっています（並べ替えられたようです）。回答は項目IDで照合して取り込みました。",
+    ),
+    # --- which item a row answers: its item id against its identifying texts (intake/match.py) ---
+    "row.moved": (
+        Severity.WARNING,
+        "この行の項目IDは「{by_id}」ですが、{labels}は「{by_texts}」の行のものです。項目IDの列（非表示）だけが"
+        "並べ替えられたか、書き換えられたようです。この行の回答は{labels}に合わせて「{by_texts}」の回答として"
+        "取り込みました。",
+    ),
+    "row.id_conflict": (
+        Severity.ERROR,
+        "{row}行目は、項目IDでは「{by_id}」、{labels}では{by_texts}の行です。どの事業内容の回答か決められないため、"
+        "この行の記入内容は取り込んでいません（ほかの行で回答されていない事業内容は未回答です）。"
+        "項目IDの列を元に戻すか、配付した回答票に記入し直すよう依頼してください。",
     ),
     "row.not_distributed": (
         Severity.WARNING,

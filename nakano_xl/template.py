@@ -80,6 +80,7 @@ class Template:
                 groups=frozenset(dept["groups"]), name_endings=tuple(dept["name_endings"])
             )
             self.input: Mapping[str, Any] = data["input_workbook"]
+            self.identifying: tuple[str, ...] = identifying_columns(self.input, self.columns, source)
             self.reference_columns: tuple[Column, ...] = tuple(
                 Column(c["key"], c["header"], float(c.get("width", 12)), False)
                 for c in self.input.get("reference", ())
@@ -130,6 +131,20 @@ class Template:
     def legend_lines(self) -> list[str]:
         line = self.report["legend_line"]
         return [line.format(mark=m.status.mark, label=m.label) for m in self.marks]
+
+
+def identifying_columns(spec: Mapping[str, Any], columns: tuple[Column, ...], source: Path) -> tuple[str, ...]:
+    """``identifying_columns`` of ``[input_workbook]``: the fixed columns whose texts, with the item
+    id, say which item a row of the 回答 sheet is. Without the setting, every fixed column."""
+    fixed = [c.key for c in columns if not c.answer]
+    keys = spec.get("identifying_columns", fixed)
+    if not isinstance(keys, list | tuple) or not keys or not all(isinstance(k, str) for k in keys):
+        raise NakanoError(f"様式ファイル {source} の identifying_columns は、固定の列のキーを1つ以上並べた一覧にしてください。")
+    wrong = [k for k in keys if k not in fixed]
+    if wrong:
+        raise NakanoError(f"様式ファイル {source} の identifying_columns に、固定の列（{'、'.join(fixed)}）"
+                          f"ではないキー「{'、'.join(wrong)}」があります。")
+    return tuple(dict.fromkeys(keys))
 
 
 def load_template(name_or_path: str | Path = DEFAULT_TEMPLATE) -> Template:

@@ -1,9 +1,10 @@
 """Structure and values: the answer rows by item id, and every other typed cell accounted for.
 
-Rows are matched by the item id in their last column, never by position, so a sorted sheet
-still reads right. A row can only answer an item this file was distributed for (the signed
-list in the metadata, narrowed to what the plan still assigns to the department): a
-department can never write a row that is not its own.
+Rows are matched by the item id in their last column and the fixed texts that identify an
+item (`match.py`), never by position, so a sorted sheet still reads right and a row whose id
+was moved apart from its texts never answers the wrong item silently. A row can only answer
+an item this file was distributed for (the signed list in the metadata, narrowed to what the
+plan still assigns to the department): a department can never write a row that is not its own.
 
 Nothing typed is dropped without a finding: cells outside the answer columns, rows without
 an item id, extra sheets, notes (comments), text boxes, merged cells, formulas. Fixed cells
@@ -39,6 +40,7 @@ from ..xlsx.cells import a1, split_range, too_long_for_a_cell
 from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
+from .match import identifying_keys, match_rows, plan_text, same_text
 from .submission import Submission
 
 # Rows read below the last distributed row, to catch inserted rows and notes under the
@@ -190,10 +192,11 @@ def merged_cells(sheet: Sheet, cols: InputColumns, where: dict[str, Any]) -> Ite
 
 def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
               where: dict[str, Any]) -> Iterator[Finding]:
-    """Read the answer rows by item id; every typed value lands in an answer or a finding."""
+    """Read the answer rows by item id and identifying texts; every typed value lands in an answer
+    or a finding."""
     allowed = set(r.assigned)
     labels = r.labels()
-    first_row_of: dict[str, int] = {}
+    ours: list[int] = []
     foreign: list[int] = []
     id_col = cols.item_id
     answer_cols = [(key, cols.col(key), labels.get(key, key)) for key in ANSWER_FIELDS]
@@ -201,35 +204,35 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
     for row in sorted({row for row, _ in sheet.cells if row >= FIRST_ROW}):
         item_id = sheet.text(row, id_col).strip()
         if item_id in allowed:
-            if item_id in first_row_of:
-                yield finding("row.duplicate", cell=a1(row, cols.item_id), value=item_id, item_id=item_id,
-                              first=f"{first_row_of[item_id]}行目", **where)
-                continue
-            first_row_of[item_id] = row
-            yield from compare_fixed(sheet, row, item_id, fixed, r, labels, where)
-            texts: dict[str, str] = {}
-            cells: dict[str, str] = {}
-            for key, col, label in answer_cols:
-                at = cells[key] = a1(row, col)
-                cell = sheet.get(row, col)
-                if cell is None or (cell.formula is None and cell.kind != "error"):  # typed text: nothing to say
-                    text = cell.text if cell is not None else ""
-                else:
-                    text, found = cell_text(cell, label, at, {**where, "item_id": item_id})
-                    yield from found
-                texts[key] = text
-                if too_long_for_a_cell(text):
-                    yield finding("cell.too_long", cell=at, item_id=item_id, label=label,
-                                  length=f"{len(text):,}", **where)
-            answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
-                                      department=r.department)
-            sub.answers[item_id] = answer
-            yield from found
+            ours.append(row)
         elif item_id:
             foreign.append(row)
         else:
             yield from stray_row(sheet, row, cols, where)
-    missing = [i for i in r.assigned if i not in first_row_of]
+    matching = match_rows(sheet, ours, cols, r, where)
+    yield from matching.findings
+    for row, item_id in matching.used.items():
+        yield from compare_fixed(sheet, row, item_id, fixed, r, labels, where)
+        texts: dict[str, str] = {}
+        cells: dict[str, str] = {}
+        for key, col, label in answer_cols:
+            at = cells[key] = a1(row, col)
+            cell = sheet.get(row, col)
+            if cell is None or (cell.formula is None and cell.kind != "error"):  # typed text: nothing to say
+                text = cell.text if cell is not None else ""
+            else:
+                text, found = cell_text(cell, label, at, {**where, "item_id": item_id})
+                yield from found
+            texts[key] = text
+            if too_long_for_a_cell(text):
+                yield finding("cell.too_long", cell=at, item_id=item_id, label=label,
+                              length=f"{len(text):,}", **where)
+        answer, found = check_row(RowInput(item_id, texts, cells), r.template, file=r.file, sheet=sheet.name,
+                                  department=r.department)
+        sub.answers[item_id] = answer
+        yield from found
+    row_of = {item_id: row for row, item_id in matching.used.items()}
+    missing = [i for i in r.assigned if i not in row_of and i not in matching.explained]
     for row in foreign:
         stranger = foreign_row(sheet, row, cols, r, missing, where)
         if stranger.code == "row.id_edited" and stranger.item_id:
@@ -238,11 +241,11 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
     for item_id in missing:
         item = r.plan.get(item_id) if r.plan else None
         yield finding("row.missing", item_id=item_id, content=item.content if item else item_id, **where)
-    order = sorted(first_row_of, key=first_row_of.__getitem__)
-    expected = [i for i in r.assigned if i in first_row_of]
-    if order != expected:
+    order = sorted(row_of, key=row_of.__getitem__)
+    expected = [i for i in r.assigned if i in row_of]
+    if order != expected and not any(f.code == "row.moved" for f in matching.findings):
         moved = next(i for i, e in zip(order, expected) if i != e)
-        yield finding("row.reordered", cell=a1(first_row_of[moved], cols.item_id), item_id=moved, **where)
+        yield finding("row.reordered", cell=a1(row_of[moved], cols.item_id), item_id=moved, **where)
     if r.plan is not None:
         sent = set(r.meta.item_ids)
         for item in r.plan.items_for(r.department):
@@ -266,16 +269,12 @@ def compare_fixed(sheet: Sheet, row: int, item_id: str, fixed: list[tuple[str, i
         return
     last_year = r.previous.get(item_id, NO_ANSWER).cells() if r.previous is not None else {}
     for key, col, source in fixed:
-        if key == "section":
-            text = item.section_label
-        elif key == "content":
-            text = item.content
-        elif key == "departments":
-            text = item.departments
-        else:
+        if key.startswith(REFERENCE_PREFIX):
             text = last_year[key.removeprefix(REFERENCE_PREFIX)]
+        else:
+            text = plan_text(item, key)
         found = sheet.text(row, col)
-        if found != text and found.replace("\r\n", "\n") != text:
+        if not same_text(found, text):
             yield finding("cell.fixed_edited", cell=a1(row, col), item_id=item_id, label=labels[key],
                           found=preview(found), expected=preview(text), source=source, **where)
 
@@ -316,9 +315,11 @@ def foreign_row(sheet: Sheet, row: int, cols: InputColumns, r: Reading, missing:
     """A row whose item id this file may not answer: an edited id, or another department's row."""
     value = sheet.text(row, cols.item_id).strip()
     at = a1(row, cols.item_id)
-    if r.plan is not None and "content" in cols.keys:
-        content = sheet.text(row, cols.col("content"))
-        matches = [i for i in missing if (item := r.plan.get(i)) is not None and item.content == content]
+    keys = identifying_keys(cols, r)
+    if r.plan is not None and keys:
+        found = [sheet.text(row, cols.col(k)) for k in keys]
+        matches = [i for i in missing if (item := r.plan.get(i)) is not None
+                   and all(same_text(f, plan_text(item, k)) for f, k in zip(found, keys))]
         if len(matches) == 1:
             return finding("row.id_edited", cell=at, value=value, expected=matches[0], item_id=matches[0], **where)
     return finding("row.unknown", cell=at, value=value, **where)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .csvtext import GUARD_COLUMN, restore, write_guarded
 from .errors import NakanoError, PlanError
 from .findings import Finding, finding
 from .model import (
@@ -120,8 +121,11 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     else:
         raise PlanError(f"{path} の文字コードを読み取れません。UTF-8 の CSV で保存してください。")
     # A line break inside a quoted value is one "\n" whatever the file used; the rows' own
-    # line ends are read the same either way.
-    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n"), newline=""))
+    # line ends are read the same either way. A table we wrote (`csvtext.write_guarded`, its
+    # header names GUARD_COLUMN) is read exactly: a text holding CR LF comes back as it was.
+    if GUARD_COLUMN not in text[:text.find("\n")]:
+        text = text.replace("\r\n", "\n")
+    reader = csv.reader(io.StringIO(text, newline=""))
     out = []
     try:
         for values in reader:
@@ -195,7 +199,9 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
 
 def load_kpis(path: Path) -> list[Kpi]:
     """Read the KPI table in long form: one row per indicator, year and kind (実績/目標)."""
-    table = read_table(path, KPI_COLUMNS, ("goal", "name", "year", "kind", "value"))
+    table = read_table(path, {**KPI_COLUMNS, GUARD_COLUMN: ()}, ("goal", "name", "year", "kind", "value"))
+    if table.rows and GUARD_COLUMN in table.rows[0][1]:  # written by kpis_csv
+        table = Table(path, [(number, {k: restore(v) for k, v in row.items()}) for number, row in table.rows])
     problems: list[str] = []
     texts: dict[tuple[str, str], dict[str, str]] = {}  # (goal, name) → owner, goal_title, note
     values: dict[tuple[str, str], list[KpiValue]] = {}
@@ -246,11 +252,10 @@ def check_plan(plan: Plan) -> list[Finding]:
 
 
 def kpis_csv(kpis: list[Kpi]) -> str:
-    """The KPI table in long form, as `load_kpis` reads it."""
+    """The KPI table in long form, as `load_kpis` reads it: a CSV the coordinator opens in
+    Excel, so with a BOM and formula-like text neutralised (`csvtext`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"])
-    for kpi in kpis:
-        for v in kpi.values:
-            writer.writerow([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note])
+    rows = ([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note]
+            for kpi in kpis for v in kpi.values)
+    write_guarded(out, ["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"], rows)
     return out.getvalue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import operator
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from .csvtext import GUARD_COLUMN, restore, write_guarded
 from .errors import NakanoError, PlanError
 from .findings import Finding, finding
+from .layout import safe_file_name
 from .model import (
     KPI_KINDS,
     Assignment,
@@ -161,6 +163,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     items: list[Item] = []
     seen: dict[str, int] = {}
     assignments: dict[str, Assignment] = {}  # the same 所管課 text on many rows: read once
+    names = DepartmentNames()
     for number, row in table.rows:
         item_id = row["item_id"].strip()
         where = f"{number}行目"
@@ -181,6 +184,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
         reprint_of = row.get("reprint_of", "").strip() or None
         if departments not in assignments:
             assignments[departments] = parse_departments(departments, rules)
+            problems.extend(names.check(assignments[departments], departments, number))
         items.append(Item(
             item_id=item_id,
             section_code=code,
@@ -195,6 +199,57 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     if problems:
         raise PlanError(problem_list(path, problems))
     return Plan(items)
+
+
+class DepartmentNames:
+    """The department names of a plan master, checked as they are met.
+
+    A name is a file name (``outbox/<課>.xlsx``, the feedback letters) and a key matched
+    against what returned files claim, so a name must be visible text without control
+    characters, and no two names may be the same to a person or to a file system: equal
+    after NFKC (全角/半角), without white space and invisible format characters, in the
+    file-name form (`layout.safe_file_name`) and regardless of case (Windows and macOS file
+    names). Names merely awkward as Windows file names (``CON``, ``a/b``) are accepted: the
+    file-name form takes care of them.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int]] = {}  # key → (name, row first met)
+
+    def check(self, assignment: Assignment, text: str, number: int) -> list[str]:
+        out = []
+        for name in assignment.answering + assignment.related:
+            shown = _visible(name)
+            if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+                out.append(f"{number}行目: 所管課「{_visible(text)}」の課名「{shown}」に制御文字が含まれています")
+                continue
+            key = _name_key(name)
+            if not _strip_invisible(unicodedata.normalize("NFKC", name)):
+                out.append(f"{number}行目: 所管課「{_visible(text)}」に空の課名「{shown}」があります")
+                continue
+            other, row = self.seen.setdefault(key, (name, number))
+            if other == name:
+                continue
+            same_file = safe_file_name(other).casefold() == safe_file_name(name).casefold()
+            why = (f"回答票のファイル名がどちらも {safe_file_name(other)}.xlsx になります" if same_file
+                   else "全角・半角、空白、大文字・小文字、ファイル名に使えない文字の違いしかありません")
+            out.append(f"{number}行目: 所管課の課名「{shown}」は{row}行目の「{_visible(other)}」と区別できません"
+                       f"（{why}）。同じ課なら同じ書き方に、別の課なら区別できる名前にしてください")
+        return out
+
+
+def _strip_invisible(text: str) -> str:
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def _name_key(name: str) -> str:
+    return _strip_invisible(safe_file_name(unicodedata.normalize("NFKC", name))).casefold()
+
+
+def _visible(text: str) -> str:
+    """``text`` with what cannot be seen (control and format characters) written as ``\\uXXXX``."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+                   else ch for ch in text)
 
 
 def load_kpis(path: Path) -> list[Kpi]:

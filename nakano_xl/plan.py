@@ -218,6 +218,11 @@ class DepartmentNames:
 
     def check(self, assignment: Assignment, text: str, number: int) -> list[str]:
         out = []
+        stray = sorted({ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"})
+        if stray:  # between names too: Python counts some (U+001C–U+001F) as white space
+            out.append(f"{number}行目: 所管課「{_visible(text)}」に制御文字"
+                       f"（{'、'.join(_visible(ch) for ch in stray)}）が含まれています")
+            return out
         for name in assignment.answering + assignment.related:
             shown = _visible(name)
             if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):

@@ -122,6 +122,7 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
             continue
     else:
         raise PlanError(f"{path} の文字コードを読み取れません。UTF-8 の CSV で保存してください。")
+    text = text.lstrip("\ufeff")  # a second BOM, as a program that adds its own to ours writes
     # A line break inside a quoted value is one "\n" whatever the file used; the rows' own
     # line ends are read the same either way. A table we wrote (`csvtext.write_guarded`, its
     # header names GUARD_COLUMN) is read exactly: a text holding CR LF comes back as it was.

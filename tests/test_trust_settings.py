@@ -439,3 +439,12 @@ def test_libreoffice_shows_the_answers_csv_as_text_not_formulas(tiny_plan_loaded
     assert seen["T1"]["results_to_date"] == "'=1+1" and seen["T1"]["plan_next_year"] == "-"
     assert seen["T4"]["reason"] == "'@SUM(1,2)" and seen["T4"]["results_to_date"] == "−5%"
     assert seen["T4"]["plan_later"] == "'-2+3"
+
+
+def test_write_answers_on_a_stream_that_adds_its_own_bom_still_reads_back(tiny_plan_loaded, tmp_path):
+    answers = {"T1": Answer(Status.ON_SCHEDULE, "", "=1+1", "-", "")}
+    path = tmp_path / "answers.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        write_answers(f, tiny_plan_loaded, answers)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf\xef\xbb\xbfitem_id")
+    assert load_answers(path, tiny_plan_loaded) == every_item(tiny_plan_loaded, answers)

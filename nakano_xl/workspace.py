@@ -113,7 +113,7 @@ class Workspace:
         try:
             text = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError) as e:
-            why = "英数字以外の文字が含まれています" if isinstance(e, UnicodeDecodeError) else e.strerror or type(e).__name__
+            why = "半角英数字以外の文字が含まれています" if isinstance(e, UnicodeDecodeError) else e.strerror or type(e).__name__
             raise WorkspaceError(f"署名鍵 {path} を読み取れません（{why}）。{redo}") from None
         if not text:
             raise WorkspaceError(f"署名鍵 {path} が空です。{redo}")
@@ -127,16 +127,19 @@ class Workspace:
     def distribution(self) -> dict[str, Any] | None:
         """The record distribute keeps: distribution id and what each department was sent."""
         path = self.private / DISTRIBUTION_FILE
-        if not path.is_file():
+        if not path.exists():  # not yet distributed (a folder by that name is an error below)
             return None
+        redo = ("配付したときのファイルに戻してください（削除して nakano-xl distribute で配付し直すこともできますが、"
+                "前の配付の回答票は受け付けられなくなります）。")
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise WorkspaceError(f"配付記録 {path} を読み取れません。") from None
+        except OSError as e:
+            raise WorkspaceError(f"配付記録 {path} を読み取れません（{e.strerror or type(e).__name__}）。{redo}") from None
+        except ValueError:  # not UTF-8, or not JSON
+            raise WorkspaceError(f"配付記録 {path} を JSON として読み取れません。{redo}") from None
         problem = distribution_problem(record)
         if problem:
-            raise WorkspaceError(f"配付記録 {path} の内容が不正です（{problem}）。"
-                                 "nakano-xl distribute --renew で配付し直すと作り直されます。")
+            raise WorkspaceError(f"配付記録 {path} の内容が不正です（{problem}）。{redo}")
         return record  # type: ignore[no-any-return]
 
     def save_distribution(self, record: dict[str, Any]) -> None:

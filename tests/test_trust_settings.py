@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from nakano_xl.answers import load_answers, save_answers, write_answers
 from nakano_xl.cli import cli
 from nakano_xl.csvtext import GUARD_COLUMN, neutralise, restore
-from nakano_xl.export import find_soffice, run_soffice
+from nakano_xl.export import run_soffice
 from nakano_xl.fill import fill_workbook
 from nakano_xl.model import NO_ANSWER, Answer, Status
 from nakano_xl.plan import load_kpis, load_plan
@@ -31,10 +30,9 @@ from nakano_xl.rollover import rollover
 from nakano_xl.template import load_template
 from nakano_xl.workspace import open_workspace
 
+from . import lo
 from .helpers import PLAN_HEADER, TINY_PLAN, write_csv
 from .intake_kit import GOOD, assert_landed, file_of, returned
-
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
 def run(*args: str):
@@ -112,6 +110,13 @@ def test_a_malformed_distribution_record_is_named(ws, record, setting):
         assert_named(run(command, "-w", str(ws.root)), str(path), "配付記録", setting)
     path.write_text(json.dumps(kept), encoding="utf-8")
     assert run("consolidate", "-w", str(ws.root), "-q").exit_code == 0
+
+
+def test_a_folder_where_the_distribution_record_belongs_is_named(ws):
+    path = ws.private / "distribution.json"
+    path.unlink()
+    path.mkdir()
+    assert_named(run("consolidate", "-w", str(ws.root)), str(path), "配付記録")
 
 
 @pytest.mark.parametrize("text", ["", "{", "[1, 2", "\xff\xfe{}"])
@@ -408,10 +413,10 @@ def test_restore_undoes_neutralise():
         assert restore(neutralise(text)) == text
 
 
-@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_shows_the_answers_csv_as_text_not_formulas(tiny_plan_loaded, tmp_path):
     """The CSV opened in Calc: each formula-like answer is a text cell showing what was typed
     (behind one apostrophe), never a formula — as the same text written raw would be."""
+    lo.require()  # skips where LibreOffice is missing, fails instead in CI
     answers = {"T1": Answer(Status.ON_SCHEDULE, "", "=1+1", "-", "=HYPERLINK(\"http://example.com\")"),
                "T4": Answer(Status.BEHIND, "@SUM(1,2)", "−5%", "+1+1", "-2+3")}
     guarded = tmp_path / "answers.csv"
@@ -419,7 +424,7 @@ def test_libreoffice_shows_the_answers_csv_as_text_not_formulas(tiny_plan_loaded
     raw = tmp_path / "raw.csv"  # the same answers written as before: the control that can fail
     raw.write_text("item_id,status,reason,results_to_date,plan_next_year,plan_later\n"
                    "T1,◎,,=1+1,-,\"=HYPERLINK(\"\"http://example.com\"\")\"\n", encoding="utf-8")
-    soffice = find_soffice()
+    soffice = Path(str(lo.soffice_path()))
     out = tmp_path / "xlsx"
     for source in (guarded, raw):
         code, detail = run_soffice([str(soffice), f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",

@@ -229,11 +229,10 @@ class DepartmentNames:
             if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
                 out.append(f"{number}行目: 所管課「{_visible(text)}」の課名「{shown}」に制御文字が含まれています")
                 continue
-            key = _name_key(name)
             if not _strip_invisible(unicodedata.normalize("NFKC", name)):
                 out.append(f"{number}行目: 所管課「{_visible(text)}」に空の課名「{shown}」があります")
                 continue
-            other, row = self.seen.setdefault(key, (name, number))
+            other, row = self.seen.setdefault(_name_key(name), (name, number))
             if other == name:
                 continue
             same_file = safe_file_name(other).casefold() == safe_file_name(name).casefold()

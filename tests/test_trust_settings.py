@@ -401,6 +401,7 @@ def test_rollover_writes_the_kpi_table_for_excel_and_reads_it_back(tmp_path, sam
     r4, _ = rollover(ws, "R4", tmp_path / "r4")
     written = (r4.root / r4.settings.kpis_file).read_bytes()
     assert written.startswith(b"\xef\xbb\xbfgoal,") and b"'-3.5%" in written and b"'=\xe5" in written
+    assert written.count(b"\r\n") == written.count(b"\n") and b"\r\r" not in written
     old = {(k.goal, k.name): k for k in ws.kpis}
     for kpi in r4.kpis:
         assert set(old[(kpi.goal, kpi.name)].values) < set(kpi.values)

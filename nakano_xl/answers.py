@@ -5,16 +5,20 @@ It is the machine form of 別紙1's answer columns. `consolidate` writes it
 (``output/answers_<year>.csv``); `rollover` carries it into next year's workspace as last year's
 answers; ``consolidate --dry-run`` compares against it; the bundled sample's answers are one.
 It is read like any coordinator's table (`plan.read_table`: CSV or .xlsx, English or Japanese
-headers), and written as UTF-8 CSV with the English headers.
+headers), and written as CSV a person may open in Excel (`csvtext`): UTF-8 with a BOM, the
+English headers and the `csvtext.GUARD_COLUMN` header, formula-like text neutralised with a
+leading ``'``. Reading a table with that header removes the ``'`` again; a table without it
+(written before, the bundled sample, one made by hand) is read as it is.
 """
 
 from __future__ import annotations
 
-import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from .csvtext import GUARD_COLUMN, restore, write_guarded
 from .errors import PlanError
 from .model import ANSWER_FIELDS, NO_ANSWER, Answer, Plan, Status
 from .plan import problem_list, read_table
@@ -36,10 +40,13 @@ YEAR_WORDED = (("results_to_date", "までの取組状況"), ("plan_later", "以
 
 def load_answers(path: Path, plan: Plan) -> dict[str, Answer]:
     """Read an answers table; every item id must be in ``plan`` and every mark one of the four."""
-    table = read_table(path, COLUMNS, ("item_id",) + ANSWER_FIELDS, YEAR_WORDED)
+    table = read_table(path, {**COLUMNS, GUARD_COLUMN: ()}, ("item_id",) + ANSWER_FIELDS, YEAR_WORDED)
     answers: dict[str, Answer] = {}
     problems: list[str] = []
+    guarded = bool(table.rows) and GUARD_COLUMN in table.rows[0][1]  # written by write_answers
     for number, row in table.rows:
+        if guarded:
+            row = {key: restore(value) for key, value in row.items()}
         item_id = row["item_id"].strip()
         if item_id not in plan:
             problems.append(f"{number}行目: 項目ID「{item_id}」は計画マスタにありません")
@@ -67,9 +74,11 @@ def save_answers(path: Path, plan: Plan, answers: dict[str, Answer]) -> None:
 
 
 def write_answers(out: TextIO, plan: Plan, answers: dict[str, Answer]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("item_id",) + ANSWER_FIELDS)
-    for item in plan.answered_items():
-        a = answers.get(item.item_id, NO_ANSWER)
-        writer.writerow((item.item_id, a.status.value if a.status else "", a.reason, a.results_to_date,
-                         a.plan_next_year, a.plan_later))
+    """The answers table on ``out``, a text stream in plain UTF-8 (the BOM is written here)."""
+    def rows() -> Iterator[tuple[str, ...]]:
+        for item in plan.answered_items():
+            a = answers.get(item.item_id, NO_ANSWER)
+            yield (item.item_id, a.status.value if a.status else "", a.reason, a.results_to_date,
+                   a.plan_next_year, a.plan_later)
+
+    write_guarded(out, ("item_id",) + ANSWER_FIELDS, rows())

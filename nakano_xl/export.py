@@ -10,11 +10,13 @@ The rows are those of 別紙1, all of them and in plan order, 再掲 rows includ
 **CSV** is UTF-8 with a BOM (so that Excel reads it as UTF-8) and CRLF line ends. A cell whose
 text a spreadsheet would take for a formula — text starting with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return — is written with an apostrophe ``'`` in front of it, so that opening
-the file can never run a formula a department typed (CSV injection). The one exception is a
-lone ``-``, which the report itself prints as "nothing planned" and which no spreadsheet takes
-for a formula. Text that already starts with ``'`` gets one more, so the rule can be undone
-without guessing: to get the original text back, remove one leading ``'`` from every cell
-that starts with one. The JSON export is not for spreadsheets and carries the text unchanged.
+the file can never run a formula a department typed (CSV injection; `csvtext.neutralise`, the
+rule of every CSV we write). The one exception is a lone ``-``, which the report itself prints
+as "nothing planned" and which no spreadsheet takes for a formula. Text that already starts
+with ``'`` gets one more, so the rule can be undone without guessing: to get the original text
+back, remove one leading ``'`` from every cell that starts with one. Being open data, this CSV
+has exactly 別紙1's columns (no `csvtext.GUARD_COLUMN`). The JSON export is not for spreadsheets
+and carries the text unchanged.
 
 **PDF** goes through LibreOffice headless (``soffice --convert-to pdf``), with a profile of its
 own in a temporary folder (a second soffice on a shared profile silently hands its job to the
@@ -42,6 +44,7 @@ from pathlib import Path
 from defusedxml import ElementTree
 
 from .consolidate import Consolidation, consolidate
+from .csvtext import neutralise
 from .errors import NakanoError
 from .lock import locked
 from .report import EXCEL, ColumnMetrics, progress_rows, write_report
@@ -53,13 +56,6 @@ FORMATS = ("csv", "json", "pdf")
 # Keys of an exported row, in column order; the headers come from the template.
 KEYS = ("item_id", "section_code", "section_title", "content", "status", "reason", "results_to_date",
         "plan_next_year", "plan_later", "departments", "reprint_of")
-# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NEUTRALISING_PREFIX = "'"
-# Text starting with the prefix itself is prefixed as well, so that removing one prefix from
-# every cell that starts with it gives back exactly what was written.
-NEEDS_PREFIX = FORMULA_STARTS + (NEUTRALISING_PREFIX,)
-PRINTED_DASH = "-"  # printed in 別紙1 for "nothing planned"; not a formula
 SOFFICE_ENV = "NAKANO_XL_SOFFICE"
 PDF_TIMEOUT = 180  # seconds per soffice run: far more than a conversion takes, so only a hang hits it
 
@@ -71,17 +67,6 @@ class Export:
     path: Path
     rows: int  # 別紙1 rows exported (the PDF holds the same rows)
     result: Consolidation
-
-
-def neutralise(text: str) -> str:
-    """Put ``'`` in front of text a spreadsheet would take for a formula (and of text starting with ``'``).
-
-    >>> neutralise("=1+1"), neutralise("-"), neutralise("-3%"), neutralise("計画どおり")
-    ("'=1+1", '-', "'-3%", '計画どおり')
-    """
-    if text.startswith(NEEDS_PREFIX) and text != PRINTED_DASH:
-        return NEUTRALISING_PREFIX + text
-    return text
 
 
 def export_path(ws: Workspace, fmt: str) -> Path:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import operator
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .csvtext import GUARD_COLUMN, restore, write_guarded
 from .errors import NakanoError, PlanError
 from .findings import Finding, finding
+from .layout import safe_file_name
 from .model import (
     KPI_KINDS,
     Assignment,
@@ -119,9 +122,13 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
             continue
     else:
         raise PlanError(f"{path} の文字コードを読み取れません。UTF-8 の CSV で保存してください。")
+    text = text.lstrip("\ufeff")  # a second BOM, as a program that adds its own to ours writes
     # A line break inside a quoted value is one "\n" whatever the file used; the rows' own
-    # line ends are read the same either way.
-    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n"), newline=""))
+    # line ends are read the same either way. A table we wrote (`csvtext.write_guarded`, its
+    # header names GUARD_COLUMN) is read exactly: a text holding CR LF comes back as it was.
+    if GUARD_COLUMN not in text[:text.find("\n")]:
+        text = text.replace("\r\n", "\n")
+    reader = csv.reader(io.StringIO(text, newline=""))
     out = []
     try:
         for values in reader:
@@ -157,6 +164,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     items: list[Item] = []
     seen: dict[str, int] = {}
     assignments: dict[str, Assignment] = {}  # the same 所管課 text on many rows: read once
+    names = DepartmentNames()
     for number, row in table.rows:
         item_id = row["item_id"].strip()
         where = f"{number}行目"
@@ -177,6 +185,7 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
         reprint_of = row.get("reprint_of", "").strip() or None
         if departments not in assignments:
             assignments[departments] = parse_departments(departments, rules)
+            problems.extend(names.check(assignments[departments], departments, number))
         items.append(Item(
             item_id=item_id,
             section_code=code,
@@ -193,9 +202,66 @@ def load_plan(path: Path, rules: DepartmentRules) -> Plan:
     return Plan(items)
 
 
+class DepartmentNames:
+    """The department names of a plan master, checked as they are met.
+
+    A name is a file name (``outbox/<課>.xlsx``, the feedback letters) and a key matched
+    against what returned files claim, so a name must be visible text without control
+    characters, and no two names may be the same to a person or to a file system: equal
+    after NFKC (全角/半角), without white space and invisible format characters, in the
+    file-name form (`layout.safe_file_name`) and regardless of case (Windows and macOS file
+    names). Names merely awkward as Windows file names (``CON``, ``a/b``) are accepted: the
+    file-name form takes care of them.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, int]] = {}  # key → (name, row first met)
+
+    def check(self, assignment: Assignment, text: str, number: int) -> list[str]:
+        out = []
+        stray = sorted({ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"})
+        if stray:  # between names too: Python counts some (U+001C–U+001F) as white space
+            out.append(f"{number}行目: 所管課「{_visible(text)}」に制御文字"
+                       f"（{'、'.join(_visible(ch) for ch in stray)}）が含まれています")
+            return out
+        for name in assignment.answering + assignment.related:
+            shown = _visible(name)
+            if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+                out.append(f"{number}行目: 所管課「{_visible(text)}」の課名「{shown}」に制御文字が含まれています")
+                continue
+            if not _strip_invisible(unicodedata.normalize("NFKC", name)):
+                out.append(f"{number}行目: 所管課「{_visible(text)}」に空の課名「{shown}」があります")
+                continue
+            other, row = self.seen.setdefault(_name_key(name), (name, number))
+            if other == name:
+                continue
+            same_file = safe_file_name(other).casefold() == safe_file_name(name).casefold()
+            why = (f"回答票のファイル名がどちらも {safe_file_name(other)}.xlsx になります" if same_file
+                   else "全角・半角、空白、大文字・小文字、ファイル名に使えない文字の違いしかありません")
+            out.append(f"{number}行目: 所管課の課名「{shown}」は{row}行目の「{_visible(other)}」と区別できません"
+                       f"（{why}）。同じ課なら同じ書き方に、別の課なら区別できる名前にしてください")
+        return out
+
+
+def _strip_invisible(text: str) -> str:
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+
+
+def _name_key(name: str) -> str:
+    return _strip_invisible(safe_file_name(unicodedata.normalize("NFKC", name))).casefold()
+
+
+def _visible(text: str) -> str:
+    """``text`` with what cannot be seen (control and format characters) written as ``\\uXXXX``."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+                   else ch for ch in text)
+
+
 def load_kpis(path: Path) -> list[Kpi]:
     """Read the KPI table in long form: one row per indicator, year and kind (実績/目標)."""
-    table = read_table(path, KPI_COLUMNS, ("goal", "name", "year", "kind", "value"))
+    table = read_table(path, {**KPI_COLUMNS, GUARD_COLUMN: ()}, ("goal", "name", "year", "kind", "value"))
+    if table.rows and GUARD_COLUMN in table.rows[0][1]:  # written by kpis_csv
+        table = Table(path, [(number, {k: restore(v) for k, v in row.items()}) for number, row in table.rows])
     problems: list[str] = []
     texts: dict[tuple[str, str], dict[str, str]] = {}  # (goal, name) → owner, goal_title, note
     values: dict[tuple[str, str], list[KpiValue]] = {}
@@ -246,11 +312,10 @@ def check_plan(plan: Plan) -> list[Finding]:
 
 
 def kpis_csv(kpis: list[Kpi]) -> str:
-    """The KPI table in long form, as `load_kpis` reads it."""
+    """The KPI table in long form, as `load_kpis` reads it: a CSV the coordinator opens in
+    Excel, so with a BOM and formula-like text neutralised (`csvtext`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"])
-    for kpi in kpis:
-        for v in kpi.values:
-            writer.writerow([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note])
+    rows = ([kpi.goal, kpi.goal_title, kpi.name, kpi.owner, v.year.code, v.kind, v.value, kpi.note]
+            for kpi in kpis for v in kpi.values)
+    write_guarded(out, ["goal", "goal_title", "name", "owner", "year", "kind", "value", "note"], rows)
     return out.getvalue()

@@ -48,7 +48,8 @@ def rollover(ws: Workspace, to: str, new_root: Path, *, force: bool = False,
         kpis_path = None
         if ws.kpis:
             kpis_path = Path(tmp) / "kpis.csv"
-            kpis_path.write_text(kpis_csv(with_actual_column(ws.kpis, year)), encoding="utf-8")
+            # newline="": the table's rows already end in CR LF, which Windows must not double.
+            kpis_path.write_text(kpis_csv(with_actual_column(ws.kpis, year)), encoding="utf-8", newline="")
         new = init_workspace(new_root, ws.root / ws.settings.plan_file, year.code, kpis_path=kpis_path,
                              template=ws.settings.template, force=force, now=now)
     previous = new.root / PREVIOUS_DIR

@@ -107,22 +107,41 @@ class Workspace:
         return self.root / PRIVATE_DIR
 
     def key(self) -> bytes:
+        """The signing key: the hex digits ``init`` wrote. An empty or damaged key is an error
+        here, not a signature every returned file then fails (a wrong diagnosis)."""
+        path = self.private / KEY_FILE
+        redo = "作業フォルダを作り直すか、配付に使った作業フォルダの鍵に戻してください。"
         try:
-            return bytes.fromhex((self.private / KEY_FILE).read_text(encoding="ascii").strip())
-        except (OSError, ValueError):
-            raise WorkspaceError(
-                f"署名鍵 {self.private / KEY_FILE} を読み取れません。作業フォルダを作り直す必要があります。"
-            ) from None
+            text = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            why = "半角英数字以外の文字が含まれています" if isinstance(e, UnicodeDecodeError) else e.strerror or type(e).__name__
+            raise WorkspaceError(f"署名鍵 {path} を読み取れません（{why}）。{redo}") from None
+        if not text:
+            raise WorkspaceError(f"署名鍵 {path} が空です。{redo}")
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise WorkspaceError(f"署名鍵 {path} が16進数の文字列ではありません"
+                                 f"（0-9 と a-f の偶数個の文字、{len(text)}文字）。{redo}") from None
+        return key
 
     def distribution(self) -> dict[str, Any] | None:
         """The record distribute keeps: distribution id and what each department was sent."""
         path = self.private / DISTRIBUTION_FILE
-        if not path.is_file():
+        if not path.exists():  # not yet distributed (a folder by that name is an error below)
             return None
+        redo = ("配付したときのファイルに戻してください（削除して nakano-xl distribute で配付し直すこともできますが、"
+                "前の配付の回答票は受け付けられなくなります）。")
         try:
-            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-        except (OSError, ValueError):
-            raise WorkspaceError(f"配付記録 {path} を読み取れません。") from None
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise WorkspaceError(f"配付記録 {path} を読み取れません（{e.strerror or type(e).__name__}）。{redo}") from None
+        except ValueError:  # not UTF-8, or not JSON
+            raise WorkspaceError(f"配付記録 {path} を JSON として読み取れません。{redo}") from None
+        problem = distribution_problem(record)
+        if problem:
+            raise WorkspaceError(f"配付記録 {path} の内容が不正です（{problem}）。{redo}")
+        return record  # type: ignore[no-any-return]
 
     def save_distribution(self, record: dict[str, Any]) -> None:
         write_text_atomically(self.private / DISTRIBUTION_FILE,
@@ -137,6 +156,35 @@ class Workspace:
     def answers_path(self) -> Path:
         """The merged answers consolidate writes; rollover and ``consolidate --dry-run`` read them."""
         return self.output / f"answers_{self.year.code}.csv"
+
+
+def distribution_problem(record: object) -> str | None:
+    """What is wrong with a distribution record as read from JSON, in Japanese; None if nothing.
+
+    Only the keys distribute writes are checked: each is read by some command.
+    """
+    if not isinstance(record, dict):
+        return f"JSON のオブジェクト {{…}} ではなく {_json_kind(record)} です"
+    dist_id = record.get("distribution_id")
+    if not isinstance(dist_id, str) or not dist_id.strip() or not dist_id.isprintable():
+        return f"distribution_id が空でない文字列ではありません（{_json_kind(dist_id)}）"
+    for name in ("fiscal_year", "template_version"):
+        if name in record and not isinstance(record[name], str):
+            return f"{name} が文字列ではありません（{_json_kind(record[name])}）"
+    sent = record.get("departments", {})
+    if not isinstance(sent, dict):
+        return f"departments が JSON のオブジェクトではありません（{_json_kind(sent)}）"
+    for department, entry in sent.items():
+        if not isinstance(entry, dict):
+            return f"departments の「{department}」が JSON のオブジェクトではありません（{_json_kind(entry)}）"
+    return None
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "オブジェクト", list: "配列", str: "文字列", bool: "真偽値", int: "数値", float: "数値"}
+    if value is None:
+        return "null"
+    return f"{kinds.get(type(value), type(value).__name__)} {json.dumps(value, ensure_ascii=False)[:40]}"
 
 
 @locked("init --force", when=lambda root, *a, force=False, **k: force and root.exists())
@@ -207,8 +255,7 @@ def read_settings(path: Path) -> Settings:
             raise TypeError("created must be a date and time")
         files = data.get("files", {})
         previous = data.get("previous", {})
-        limits = Limits(**{f.name: type(getattr(Limits(), f.name))(data.get("limits", {})[f.name])
-                           for f in fields(Limits) if f.name in data.get("limits", {})})
+        limits = Limits.from_settings(data.get("limits", {}))
         rules = Rules(**{k: v for k, v in data.get("rules", {}).items() if k not in RETIRED_RULES})
         if not isinstance(rules.prefill_plans, bool):
             raise ValueError("rules.prefill_plans は true か false です")

@@ -64,12 +64,14 @@ def find_header_row(ws, first_header: str, max_row: int = 20) -> int:
     raise AssertionError(f"no header row starting with {first_header!r}")
 
 
-def set_setting(root: Path, key: str, value: str) -> None:
-    """Edit one `key = "value"` line of a workspace's nakano-xl.toml, as a coordinator would."""
+def set_setting(root: Path, key: str, value: str, *, quoted: bool = True) -> None:
+    """Edit one `key = "value"` line of a workspace's nakano-xl.toml, as a coordinator would
+    (``quoted=False``: `key = value`, for a number)."""
     import re
 
     path = root / "nakano-xl.toml"
     text = path.read_text(encoding="utf-8")
-    text, n = re.subn(rf'(?m)^{re.escape(key)} = .*$', f'{key} = "{value}"', text)
+    written = f'"{value}"' if quoted else value
+    text, n = re.subn(rf'(?m)^{re.escape(key)} = .*$', lambda _: f'{key} = {written}', text)
     assert n == 1, key
     path.write_text(text, encoding="utf-8")

@@ -231,7 +231,7 @@ def dimension_liar(path: Path) -> None:
 
 def test_zip_bomb_xml_bomb_and_dimension_liar_are_refused_within_the_limits(tmp_path):
     ws, _, files = returned(tmp_path)
-    set_setting(ws.root, "max_rows", "200")  # the coordinator's own limit, from nakano-xl.toml
+    set_setting(ws.root, "max_rows", "200", quoted=False)  # the coordinator's own limit, from nakano-xl.toml
     from nakano_xl.workspace import open_workspace
 
     ws = open_workspace(ws.root)
@@ -299,7 +299,7 @@ def test_a_file_over_the_size_limit_is_not_opened(tmp_path):
     ws, _, files = returned(tmp_path)
     largest = max(files, key=lambda d: (files[d].stat().st_size, d))
     size = files[largest].stat().st_size
-    set_setting(ws.root, "max_file_bytes", str(size - 1))  # every other file is smaller
+    set_setting(ws.root, "max_file_bytes", str(size - 1), quoted=False)  # every other file is smaller
     from nakano_xl.workspace import open_workspace
 
     ws = open_workspace(ws.root)

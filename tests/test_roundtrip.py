@@ -6,7 +6,9 @@ import json
 
 import openpyxl
 
+from nakano_xl.answers import load_answers
 from nakano_xl.consolidate import consolidate
+from nakano_xl.csvtext import GUARD_COLUMN, neutralise
 from nakano_xl.model import Status
 
 from .helpers import cell_text, find_header_row, header_index, read_csv
@@ -127,8 +129,14 @@ def test_findings_json_lists_only_what_the_published_report_itself_leaves_open(d
 
 
 def test_answers_csv_equals_the_sample_answers(demo, sample):
-    written = read_csv(demo.workspace.output / "answers_R3.csv")
-    assert written == read_csv(sample / "answers_r3.csv")
+    path = demo.workspace.output / "answers_R3.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfitem_id,")
+    written = load_answers(path, demo.workspace.plan)
+    assert written == load_answers(sample / "answers_r3.csv", demo.workspace.plan)
+    # The written cells are the sample's, with the formula-like ones neutralised.
+    sample_rows = read_csv(sample / "answers_r3.csv")
+    assert [{k: neutralise(v) for k, v in row.items()} for row in sample_rows] == \
+        [{k: v for k, v in row.items() if k != GUARD_COLUMN} for row in read_csv(path)]
 
 
 def test_inbox_is_never_modified_and_outputs_are_reproducible(demo, tmp_path):

@@ -20,12 +20,13 @@ expat told not to read parameter entities besides).
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Protocol
 from xml.etree import ElementTree as ET
@@ -57,6 +58,34 @@ class Limits:
     max_ratio: float = 200.0  # inflated / compressed, per entry over 1 MB (our sheets: ~5–20)
     max_rows: int = 10_000  # rows read from one sheet
     max_columns: int = 64  # columns read from one sheet
+
+    @classmethod
+    def from_settings(cls, table: object) -> Limits:
+        """The limits of the settings' ``[limits]`` table; the defaults for what it leaves out.
+
+        A value that is not a positive finite number of the limit's kind — NaN would turn the
+        check off, as would a negative or zero one refuse everything — raises ValueError
+        naming the setting, in Japanese; so does a name that is no limit (a misspelt limit
+        would otherwise leave the default silently in force).
+        """
+        if not isinstance(table, dict):
+            raise ValueError(f"[limits] は表（キー = 値 の並び）にしてください（{table!r}）")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(str(k) for k in table if k not in known)
+        if unknown:
+            raise ValueError(f"limits.{unknown[0]} という上限はありません（{' / '.join(known)}）")
+        values: dict[str, int | float] = {}
+        for name, value in table.items():
+            whole = isinstance(getattr(cls(), name), int)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or (whole and not isinstance(value, int)):
+                kind = "正の整数" if whole else "正の数"
+                raise ValueError(f"limits.{name} は{kind}で指定してください（{value!r}）")
+            # An int is finite, however large; a float may be nan or inf.
+            if isinstance(value, float) and not math.isfinite(value) or value <= 0:
+                raise ValueError(f"limits.{name} は0より大きい有限の数で指定してください（{value!r}）")
+            values[name] = value if whole else float(min(value, 2**1000))  # float() of a huge int overflows
+        return cls(**values)  # type: ignore[arg-type]
 
 
 class RefusedFile(Exception):

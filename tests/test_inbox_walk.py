@@ -108,6 +108,26 @@ def test_an_unreadable_subfolder_is_an_error_naming_it(tmp_path):
     assert [o["code"] for o in status["other_files"]] == ["inbox.unreadable"]
 
 
+@POSIX
+@pytest.mark.skipif(AS_ROOT, reason="root reads a folder whatever its mode")
+def test_a_folder_listed_but_not_entered_names_what_is_in_it(tmp_path):
+    """Read but no execute permission: the names are listed, nothing in it can be looked at."""
+    ws, _, _ = returned(tmp_path)
+    folder = ws.inbox / "税務課分"
+    move_out(ws, "税務課", folder)
+    (folder / "下").mkdir()
+    folder.chmod(0o444)
+    try:
+        code, found = consolidate_here(ws)
+    finally:
+        folder.chmod(0o755)
+    hits = {(f["file"], f["severity"]) for f in of(found, "inbox.unreadable")}
+    assert hits == {("税務課分/税務課_回答.xlsx", "error"), ("税務課分/下/", "error")}
+    assert code == 1
+    assert [f["department"] for f in of(found, "submission.missing")] == ["税務課"]
+    assert_landed(ws, others_than("税務課"))
+
+
 def test_a_subfolder_that_cannot_be_listed_is_an_error_naming_it(tmp_path, monkeypatch):
     """As above, with the listing refused by a patched os.scandir (root reads any folder)."""
     ws, _, _ = returned(tmp_path)
@@ -283,6 +303,29 @@ def test_a_symbolic_link_is_named_and_never_followed(tmp_path, case):
     assert of(found, "submission.superseded") == []
     missing = sorted(set(GOOD) - set(landed))
     assert sorted(f["department"] for f in of(found, "submission.missing")) == missing
+
+
+@POSIX
+@pytest.mark.skipif(not AS_ROOT or shutil.which("unshare") is None, reason="a bind mount needs root and unshare")
+def test_a_folder_met_twice_is_named_and_read_once(tmp_path):
+    """A bind mount of a folder inside itself (in a mount namespace of its own, gone with it)."""
+    ws, _, _ = returned(tmp_path)
+    loop = ws.inbox / "戻り"
+    (loop / "また").mkdir(parents=True)
+    move_out(ws, "税務課", loop)
+    script = 'mount --bind "$1" "$1/また" || exit 99; exec "$2" -m nakano_xl consolidate -w "$3" -j 1'
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(loop),
+                           sys.executable, str(ws.root)], check=False, capture_output=True, text=True, timeout=300,
+                          env=env, cwd=ROOT)
+    if done.returncode == 99 or "unshare:" in done.stderr:
+        pytest.skip(f"no bind mount here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(ws.findings_path().read_text(encoding="utf-8"))
+    [hit] = of(found, "inbox.loop")
+    assert (hit["file"], hit["severity"]) == ("戻り/また/", "warning")
+    assert of(found, "submission.superseded") == []  # 税務課's return read once, not once per turn
+    assert_landed(ws)
 
 
 @POSIX

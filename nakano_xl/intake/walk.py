@@ -139,11 +139,22 @@ def _entry(entry: os.DirEntry[str], at: _Folder, base: str, seen: set[tuple[int,
         if not os.access(entry.path, os.R_OK):
             return [finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません",
                             effect="このファイルの回答は取り込んでいません")]
-    except OSError as e:  # gone since it was listed, or its attributes cannot be read
+    except OSError as e:  # gone since it was listed, or its attributes cannot be read (a folder without x)
+        if _listed_as_folder(entry):
+            return [finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e),
+                            effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")]
         return [finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e),
                         effect="このファイルの回答は取り込んでいません")]
     notes = (name_note(rel, at.key, at.decoded),) if at.decoded else ()
     return [InboxFile(Path(entry.path), rel, notes)]
+
+
+def _listed_as_folder(entry: os.DirEntry[str]) -> bool:
+    """What the listing itself says (no stat): used only to word a finding."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def not_a_file(path: Path, rel: str) -> Finding | None:

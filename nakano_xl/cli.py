@@ -324,7 +324,7 @@ def check(files: tuple[Path, ...], workspace: Path | None, quiet: bool) -> None:
         everything += found
         who = f"{c.submission.department}の回答票（保存 {format_saved_at(c.submission.saved_at)}）" \
             if c.submission else "回答票として読み取れません"
-        say(f"■ {c.path}: {who} — {count_words(found)}")
+        say(f"■ {c.record.file}: {who} — {count_words(found)}")  # the name as findings show it
         for f in found:
             place = "".join(p for p in (f.sheet and f"{f.sheet}!", f.cell, f.item_id and f" [{f.item_id}]") if p)
             say(f"  {f.severity.label}: {place + ': ' if place else ''}{f.message}")

@@ -109,7 +109,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
 def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path) -> None:
     """Copy the department's file with its findings marked; only styles, comments and one sheet added."""
     spec = ws.template.feedback
-    book = openpyxl.load_workbook(ws.inbox / sub.file)
+    book = openpyxl.load_workbook(sub.path or ws.inbox / sub.file)  # the real name: `file` is how it is shown
     for f in findings:
         if f.cell and f.sheet in book.sheetnames:
             cell = book[f.sheet][f.cell]

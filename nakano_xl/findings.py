@@ -155,6 +155,33 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         Severity.WARNING,
         "外部のファイルへのリンクがあります（{value}）。リンク先は開いていません。数式には保存されている計算結果を使います。",
     ),
+    # --- intake: the inbox walk, before any file is read (intake/walk.py) ---
+    "inbox.unreadable": (
+        Severity.ERROR,
+        "{what}を読み取れません（{reason}）。{effect}。読み取りの権限を確かめてください。",
+    ),
+    "inbox.not_a_file": (
+        Severity.WARNING,
+        "通常のファイルではありません（{what}）。{then}。",
+    ),
+    "inbox.symlink": (
+        Severity.WARNING,
+        "シンボリックリンク（→ {value}）です。リンクはたどらずに読み飛ばしました（{reason}）。",
+    ),
+    "inbox.symlink_outside": (
+        Severity.ERROR,
+        "受信フォルダの外の{what}を指すシンボリックリンク（→ {value}）です。リンクはたどらないため、"
+        "リンク先は取り込んでいません。回答票であれば、ファイルそのものを受信フォルダに置いてください。",
+    ),
+    "inbox.loop": (
+        Severity.WARNING,
+        "このフォルダは、受信フォルダの中ですでに読んだフォルダと同じものです（マウントやジャンクションによるループ）。二度は読みません。",
+    ),
+    "inbox.name_encoding": (
+        Severity.INFO,
+        "ファイル名をそのままでは表示できません（UTF-8でない、または制御文字を含む名前です。バイト列 {raw}）。"
+        "{how}表示しています。ファイルはそのまま読み取りました。",
+    ),
     # --- identity: whose file is it (intake/identify.py) ---
     "identity.missing": (
         Severity.ERROR,

@@ -2,6 +2,8 @@
 
 Along the flow, one module per step:
 
+- `walk`: which entries of the inbox are files to read, the name each is shown by (any bytes),
+  and a finding for everything else (links, FIFOs, unreadable folders); nothing opened.
 - `open`: what a file is from its first bytes; the .xlsx opened under the limits
   (`xlsx.reader` checks the zip directory, scans every part for a DOCTYPE, caps rows).
 - `identify`: whose file it is, from its signed metadata; duplicates; when it was saved.

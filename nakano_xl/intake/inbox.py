@@ -31,15 +31,15 @@ from .identify import Facts, check_identity, find_metadata, format_saved_at, rea
 from .open import open_workbook
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
+from .walk import not_a_file, shown_path, walk_inbox
 
 Progress = Callable[[int, int], None]
 
 
 def list_inbox(inbox: Path) -> list[Path]:
-    """Every file under the inbox, subfolders too, in a stable order."""
-    if not inbox.is_dir():
-        return []
-    return sorted((p for p in inbox.rglob("*") if p.is_file()), key=lambda p: p.relative_to(inbox).as_posix())
+    """Every regular file under the inbox, subfolders too, in the order of their names' bytes
+    (`walk.walk_inbox`, which also names everything else it finds there)."""
+    return [f.path for f in walk_inbox(inbox).files]
 
 
 def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int = 1) -> Inbox:
@@ -51,19 +51,21 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
     require_safe_xml()
     limits = ws.settings.limits
     facts = Facts.of(ws)  # the key, the distribution id, the departments: read once per run
-    paths = list_inbox(ws.inbox)
-    inbox = Inbox([], [], [], limits)
-    tasks = [(path, path.relative_to(ws.inbox).as_posix()) for path in paths]
+    walk = walk_inbox(ws.inbox)
+    inbox = Inbox([], list(walk.findings), [], limits)
+    tasks = [(f.path, f.rel) for f in walk.files]
     results = pmap(_read_task, tasks, state=(ws, limits, facts), workers=workers)
-    for done, (sub, found, record) in enumerate(results, start=1):
+    for done, (file, (sub, found, record)) in enumerate(zip(walk.files, results, strict=True), start=1):
         inbox.files.append(record)
+        found = list(file.notes) + found
         if sub is None:
             inbox.findings.extend(found)
         else:
+            sub.path = file.path
             sub.findings.extend(found)
             inbox.submissions.append(sub)
         if progress:
-            progress(done, len(paths))
+            progress(done, len(tasks))
     resolve_duplicates(inbox.submissions)
     return inbox
 
@@ -91,7 +93,10 @@ def read_file(path: Path, rel: str, *, ws: Workspace | None, limits: Limits, fac
     except WorkspaceError:
         raise  # the workspace itself is broken (signing key unreadable): the run stops
     except Exception as e:  # one bad file must never stop the run
-        size = path.stat().st_size if path.exists() else 0
+        try:
+            size = path.stat().st_size
+        except OSError:  # gone, or no longer readable: the finding is what matters
+            size = 0
         return None, [finding("file.unreadable", file=rel, reason=f"予期しないエラー: {type(e).__name__}: {e}")], \
             FileRecord(rel, "unknown", size)
 
@@ -214,8 +219,12 @@ def check_files(paths: Iterable[Path], ws: Workspace | None = None, *,
     out = []
     todo = list(paths)
     for done, path in enumerate(todo, start=1):
-        name = str(path)
-        sub, found, record = read_file(path, name, ws=ws, limits=lim, facts=facts)
+        name = shown_path(path)
+        odd = not_a_file(path, name)  # a FIFO named on the command line is never opened either
+        if odd is not None:
+            sub, found, record = None, [odd], FileRecord(name, "unknown", 0)
+        else:
+            sub, found, record = read_file(path, name, ws=ws, limits=lim, facts=facts)
         out.append(CheckedFile(path, record, sub, found))
         if progress:
             progress(done, len(todo))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..findings import Finding
 from ..layout import Metadata
@@ -23,6 +24,8 @@ class Submission:
     findings: list[Finding] = field(default_factory=list)
     used: bool = True  # False when superseded by a later file of the same department
     kpi_values: dict[str, str] = field(default_factory=dict)  # KPI id → the year's actual as typed
+    # The file to open: `file` is the name it is shown by, which differs when the name is not UTF-8.
+    path: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

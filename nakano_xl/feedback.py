@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .consolidate import Consolidation
 from .errors import NakanoError
@@ -123,7 +125,7 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
     book = openpyxl.load_workbook(path)
     for f in findings:
         if f.cell and f.sheet in book.sheetnames:
-            cell = book[f.sheet][f.cell]
+            cell = _writable(book[f.sheet], f.cell)
             note = "\n".join(filter(None, (f.message, HOW_TO_FIX.get(f.code))))
             if cell.comment is not None:
                 note = cell.comment.text + "\n" + note
@@ -157,6 +159,17 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
     buffer = io.BytesIO()
     book.save(buffer)
     write_atomically(target, buffer.getvalue())
+
+
+def _writable(sheet: Worksheet, ref: str) -> Cell:
+    """The cell at ``ref``, or, inside a merge the department made, the merge's first cell:
+    the only one of a merge that shows a comment and a fill (openpyxl refuses the others)."""
+    cell = sheet[ref]
+    if isinstance(cell, MergedCell):
+        for merged in sheet.merged_cells.ranges:
+            if ref in merged:
+                return sheet.cell(merged.min_row, merged.min_col)
+    return cell
 
 
 def protect_distributed_sheets(ws: Workspace, book: openpyxl.Workbook, password: str) -> None:

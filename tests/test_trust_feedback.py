@@ -19,7 +19,7 @@ from nakano_xl.cli import cli
 from nakano_xl.consolidate import consolidate
 from nakano_xl.distribute import distribute
 from nakano_xl.errors import WorkspaceError
-from nakano_xl.feedback import write_feedback
+from nakano_xl.feedback import HOW_TO_FIX, write_feedback
 from nakano_xl.rollover import rollover
 from nakano_xl.workspace import PASSWORD_FILE, Workspace, init_workspace, open_workspace
 from nakano_xl.xlsx.footprint import area, check_footprint
@@ -271,3 +271,18 @@ def test_feedback_copies_are_protected_with_the_same_password(tmp_path):
         assert ws.sheet_password().encode() not in plain_text_of(path)
     answer = openpyxl.load_workbook(written.workbooks["職員課"])["回答"].protection
     assert answer.sheet and not answer.formatRows and not answer.formatColumns  # as distributed
+
+
+def test_a_finding_inside_a_merge_is_marked_on_the_merge(tmp_path):
+    """A department merged two answer cells: both problems show on the merge's first cell."""
+    ws, files = all_need_feedback(tmp_path)
+    merge("C6:C7")(files["情報システム課"])
+    result = consolidate(ws, write=False)
+    found = {(code, cell) for code, _, cell in kit.codes(result, kit.file_of("情報システム課"))}
+    assert {("status.missing", "C6"), ("status.missing", "C7")} <= found
+    written = write_feedback(ws, result)
+    assert written.findings == [] and sorted(written.workbooks) == DEPARTMENTS
+    book = openpyxl.load_workbook(written.workbooks["情報システム課"])
+    assert book["回答"]["C6"].comment.text.count(HOW_TO_FIX["status.missing"]) == 2
+    listed = [r[1].value for r in book["修正のお願い"].iter_rows(min_row=5)]
+    assert "回答!C6" in listed and "回答!C7" in listed

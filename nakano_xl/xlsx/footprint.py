@@ -92,7 +92,7 @@ class _Counter:
         if self.cell_col:
             self.depth += 1
             if self.cell_col > tally.limits.max_columns and local in ("v", "f", "is"):
-                raise TooBigForCopy(f"{self.part} の{tally.limits.max_columns}列目より右に記入があります")
+                raise TooBigForCopy(f"{self.part}の{tally.limits.max_columns}列目より右に記入があります")
             return
         if local == "c":
             tally.add(1, self.part)
@@ -106,13 +106,13 @@ class _Counter:
             try:
                 covered = area(attrs["ref"])
             except ValueError:
-                raise TooBigForCopy(f"{self.part} の範囲「{attrs['ref'][:40]}」が不正です") from None
+                raise TooBigForCopy(f"{self.part}の範囲「{attrs['ref'][:40]}」が不正です") from None
             tally.add(covered, self.part, what=f"範囲「{attrs['ref'][:40]}」（{covered:,}セル）")
 
     def check_row(self, row: int) -> None:
         limit = self.tally.limits.max_rows
         if row > limit:
-            raise TooBigForCopy(f"{self.part} に{limit:,}行目より下の行があります")
+            raise TooBigForCopy(f"{self.part}に{limit:,}行目より下の行があります")
 
     def end(self, name: str) -> None:
         if self.cell_col:
@@ -145,7 +145,7 @@ class _Tally:
     def add(self, cells: int, part: str, what: str = "") -> None:
         self.cells += cells
         if self.cells > self.max_cells:
-            where = f"{part} の{what}を含めると" if what else f"{part} までで"
+            where = f"{part}の{what}を含めると" if what else f"{part}までで"
             raise TooBigForCopy(f"{where}、セルの数が上限（{self.max_cells:,}個＝{self.limits.max_rows:,}行×"
                                 f"{self.limits.max_columns}列）を超えます")
 
@@ -163,4 +163,4 @@ def check_footprint(path: Path, limits: Limits) -> None:
             lowered = name.lower()
             if lowered.startswith("xl/media/") or not lowered.endswith((".xml", ".rels")):
                 continue
-            parts.parse_stream(name, _Counter(tally, sheets.get(name, name)), f"{name} を解析できません")
+            parts.parse_stream(name, _Counter(tally, sheets.get(name, name)), f"{name}を解析できません")

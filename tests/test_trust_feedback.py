@@ -80,12 +80,34 @@ def bad_created(path: Path) -> None:
                   lambda t: re.sub(r"(<dcterms:created[^>]*>)[^<]*", r"\g<1>vorgestern", t))
 
 
+def renamed_part(spoil):
+    """``spoil``, then the 回答 sheet's part moved to a name that does not end in .xml."""
+    def both(path: Path) -> None:
+        spoil(path)
+        part = kit.part_of(path, "回答")
+        with zipfile.ZipFile(path) as z:
+            data = z.read(part)
+        new = part.rsplit("/", 1)[0] + "/answers.bin"
+
+        def change(name: str, text: bytes) -> bytes | None:
+            if name == part:
+                return None
+            if name == "xl/_rels/workbook.xml.rels":
+                return text.replace(part.split("/", 1)[1].encode(), new.split("/", 1)[1].encode())
+            return text
+
+        kit.rewrite_zip(path, change, add={new: data})
+        assert kit.part_of(path, "回答") == new
+    return both
+
+
 SPOILERS = {
     "merge to the sheet's end": ("職員課", merge("J20:XFD1048576")),
     "merge of a few columns, many rows": ("戸籍住民課", merge("C40:Z90000")),
     "hyperlink over a range": ("税務課", hyperlink("B12:AZ60000")),
     "row past the limit": ("職員課", far_row(12_345)),
     "openpyxl cannot read it": ("戸籍住民課", bad_created),
+    "merge in a part not named .xml": ("情報システム課", renamed_part(merge("E9:KZ70000"))),
 }
 
 

@@ -17,7 +17,8 @@ under the workspace's limits) and streams every XML part through the same guard,
 
 ``<dimension>`` is not a bound: openpyxl loading a whole workbook does not use it (only its
 read-only mode does), and nothing here trusts it. Pictures (``xl/media/``) are not XML and
-not counted; openpyxl keeps their bytes (their size is under the zip limits already).
+not counted; openpyxl keeps their bytes (their size is under the zip limits already). A part is
+counted when its bytes begin XML, whatever its name.
 """
 
 from __future__ import annotations
@@ -150,6 +151,13 @@ class _Tally:
                                 f"{self.limits.max_columns}列）を超えます")
 
 
+def _looks_like_xml(head: bytes) -> bool:
+    """Whether a part's first bytes begin XML, in UTF-8 or not (a UTF-16 part is XML too, and the
+    guard's parse refuses it)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:2]
+    return start[:1] == b"<" or head[:2] in (b"\xff\xfe", b"\xfe\xff") or start == b"\x00<"
+
+
 def check_footprint(path: Path, limits: Limits) -> None:
     """Raise `RefusedFile` (the intake's reason, or `TooBigForCopy`) unless openpyxl may open ``path``."""
     tally = _Tally(limits)
@@ -160,7 +168,8 @@ def check_footprint(path: Path, limits: Limits) -> None:
         parts = book.guarded_zip
         sheets = {ref.part: f"シート「{ref.name}」" for ref in book.sheets}
         for name in names:
-            lowered = name.lower()
-            if lowered.startswith("xl/media/") or not lowered.endswith((".xml", ".rels")):
+            # A part is XML by its bytes, not its name: openpyxl follows the relationships to
+            # whatever part they name. Pictures and printer settings are not parsed by anyone.
+            if name.lower().startswith("xl/media/") or not _looks_like_xml(next(parts.stream(name), b"")):
                 continue
             parts.parse_stream(name, _Counter(tally, sheets.get(name, name)), f"{name}を解析できません")

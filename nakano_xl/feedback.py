@@ -76,6 +76,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     that department by hand. The other departments get theirs.
     """
     require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
+    ws.sheet_password()  # a broken password file stops the run here, before any copy
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
     out = Feedback()

@@ -283,6 +283,14 @@ def test_feedback_copies_are_protected_with_the_same_password(tmp_path):
     # One department unprotected its answer sheet, another set a password of its own.
     kit.with_openpyxl(files["職員課"], lambda b: setattr(b["回答"].protection, "sheet", False))
     kit.with_openpyxl(files["税務課"], lambda b: b["記入要領"].protection.set_password("mine"))
+
+    def excel_password(book: openpyxl.Workbook) -> None:  # as Excel writes a password set by a person
+        protection = book["回答"].protection
+        protection.algorithmName, protection.spinCount = "SHA-512", 100_000
+        protection.hashValue = protection.saltValue = "QUJDRA=="
+
+    kit.with_openpyxl(files["戸籍住民課"], excel_password)
+    assert b"hashValue" in plain_text_of(files["戸籍住民課"])
     written = write_feedback(ws, consolidate(ws, write=False))
     assert sorted(written.workbooks) == DEPARTMENTS
     expected = hash_password(ws.sheet_password())
@@ -291,6 +299,7 @@ def test_feedback_copies_are_protected_with_the_same_password(tmp_path):
         assert set(found) >= {"修正のお願い", "回答", "記入要領", "nakano-xl"}, (department, found)
         assert set(found.values()) == {expected}, (department, found)
         assert ws.sheet_password().encode() not in plain_text_of(path)
+        assert b"hashValue" not in plain_text_of(path)
     answer = openpyxl.load_workbook(written.workbooks["職員課"])["回答"].protection
     assert answer.sheet and not answer.formatRows and not answer.formatColumns  # as distributed
 

@@ -34,8 +34,9 @@ DEPARTMENTS = sorted(kit.GOOD)
 
 
 def unanswered() -> dict[str, dict[str, dict[str, str]]]:
-    """Every department's answers without the marks: each has findings, so each gets a copy."""
-    return {d: {i: {f: v for f, v in row.items() if f != "status"} for i, row in rows.items()}
+    """Every department's answers marked △ without a reason: a warning on each row, so each
+    department gets a copy, and no error (the exit status is the copies' to decide)."""
+    return {d: {i: {**{f: v for f, v in row.items() if f != "reason"}, "status": "△"} for i, row in rows.items()}
             for d, rows in kit.GOOD.items()}
 
 
@@ -304,16 +305,24 @@ def test_feedback_copies_are_protected_with_the_same_password(tmp_path):
     assert answer.sheet and not answer.formatRows and not answer.formatColumns  # as distributed
 
 
+def test_without_a_bad_file_every_department_gets_its_copy_and_the_exit_status_is_0(tmp_path):
+    ws, _ = all_need_feedback(tmp_path)
+    result = consolidate(ws, write=False)
+    assert {f.code for f in result.findings if f.file} == {"reason.recommended"}
+    assert feedback_cli(ws).exit_code == 0
+    assert sorted(p.stem for p in (ws.root / "feedback").glob("*.xlsx")) == DEPARTMENTS
+
+
 def test_a_finding_inside_a_merge_is_marked_on_the_merge(tmp_path):
     """A department merged two answer cells: both problems show on the merge's first cell."""
     ws, files = all_need_feedback(tmp_path)
-    merge("C6:C7")(files["情報システム課"])
+    merge("D6:D7")(files["情報システム課"])
     result = consolidate(ws, write=False)
     found = {(code, cell) for code, _, cell in kit.codes(result, kit.file_of("情報システム課"))}
-    assert {("status.missing", "C6"), ("status.missing", "C7")} <= found
+    assert {("reason.recommended", "D6"), ("reason.recommended", "D7")} <= found
     written = write_feedback(ws, result)
     assert written.findings == [] and sorted(written.workbooks) == DEPARTMENTS
     book = openpyxl.load_workbook(written.workbooks["情報システム課"])
-    assert book["回答"]["C6"].comment.text.count(HOW_TO_FIX["status.missing"]) == 2
+    assert book["回答"]["D6"].comment.text.count(HOW_TO_FIX["reason.recommended"]) == 2
     listed = [r[1].value for r in book["修正のお願い"].iter_rows(min_row=5)]
-    assert "回答!C6" in listed and "回答!C7" in listed
+    assert "回答!D6" in listed and "回答!D7" in listed

@@ -77,6 +77,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
         if prefill is None and ws.settings.rules.prefill_plans:
             prefill = carried_plans(ws)
     key = ws.key()
+    ws.sheet_password()  # made here, once, if the workspace predates it: workers only read it
     departments = ws.plan.departments()
     kpis = collected_by(ws)
     cols = InputColumns.of(ws.template, reference=ws.previous is not None)
@@ -168,21 +169,26 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
     }
     if ws.previous is not None:
         words["previous_year"] = ws.previous.year.label
-    write_answer_sheet(ws, workbook, fmt, words, items, prefill or {}, InputColumns.from_meta(meta, tmpl))
-    write_instructions(ws, workbook, fmt, words, kpis=bool(kpis))
+    # Every sheet is protected with the workspace's password (only its hash is written), so
+    # that unprotecting a sheet to move rows takes more than a click.
+    password = ws.sheet_password()
+    write_answer_sheet(ws, workbook, fmt, words, items, prefill or {}, InputColumns.from_meta(meta, tmpl),
+                       password=password)
+    write_instructions(ws, workbook, fmt, words, kpis=bool(kpis), password=password)
     if kpis:
-        write_kpi_sheet(ws, workbook, fmt, words, kpis)
+        write_kpi_sheet(ws, workbook, fmt, words, kpis, password=password)
     meta_sheet = workbook.add_worksheet(tmpl.input["metadata_sheet"])
     for row, (key, value) in enumerate(meta.rows()):
         meta_sheet.write_string(row, 0, key)
         meta_sheet.write_string(row, 1, value)
-    meta_sheet.protect()
+    meta_sheet.protect(password)
     meta_sheet.very_hidden()
     return finish(workbook, buffer)
 
 
 def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
-                       items: list[Item], prefill: Mapping[str, Answer], cols: InputColumns) -> None:
+                       items: list[Item], prefill: Mapping[str, Answer], cols: InputColumns, *,
+                       password: str = "") -> None:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.input["answer_sheet"])
     sheet.activate()
@@ -252,11 +258,11 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
     sheet.print_area(0, 0, max(last, r0), cols.item_id - 2)  # the item id column is not printed
     sheet.set_footer("&C&P / &N")
     # Row heights and column widths stay adjustable so long answers can be read; nothing else.
-    sheet.protect("", {"format_columns": True, "format_rows": True})
+    sheet.protect(password, {"format_columns": True, "format_rows": True})
 
 
 def write_kpi_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
-                    kpis: list[Kpi]) -> None:
+                    kpis: list[Kpi], *, password: str = "") -> None:
     """The 成果指標 sheet: one row per KPI the department reports, the year's actual to type."""
     spec = ws.template.input
     sheet = workbook.add_worksheet(spec["kpi_sheet"])
@@ -283,11 +289,11 @@ def write_kpi_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, wor
     sheet.set_landscape()
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
-    sheet.protect("", {"format_columns": True, "format_rows": True})
+    sheet.protect(password, {"format_columns": True, "format_rows": True})
 
 
 def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str], *,
-                       kpis: bool = False) -> None:
+                       kpis: bool = False, password: str = "") -> None:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.input["instructions_sheet"])
     sheet.set_column(0, 0, 6)
@@ -312,4 +318,4 @@ def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
         sheet.write_string(row, 0, mark.status.mark, fmt["header"])
         sheet.write_string(row, 1, mark.label, fmt["fixed"])
         row += 1
-    sheet.protect()
+    sheet.protect(password)

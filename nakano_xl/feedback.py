@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .consolidate import Consolidation
 from .errors import NakanoError
@@ -27,7 +29,9 @@ from .layout import safe_file_name
 from .lock import locked
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
+from .xlsx.footprint import check_footprint
 from .xlsx.reader import require_safe_xml
+from .xlsx.zipguard import RefusedFile
 
 # What a department should do, for the codes a department can act on in its own file. The
 # finding's message says what was found; this says how to fix it, next to the cell.
@@ -69,11 +73,14 @@ class Feedback:
 def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     """Write the marked copies, the letters and the reminder list into ``feedback/``.
 
-    A return that openpyxl cannot copy (it passed our own reader's checks, not openpyxl's) gets
-    no copy and no letter, which would promise the copy, but an error finding: the coordinator
-    writes to that department by hand.
+    Only the returns consolidate used are copied, and each only after `check_footprint` has
+    opened it again with the intake's reader and limits and counted what openpyxl would build
+    of it. A return that fails that check, or that openpyxl cannot copy, gets no copy and no
+    letter, which would promise the copy, but an error finding: the coordinator writes to
+    that department by hand. The other departments get theirs.
     """
     require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
+    ws.sheet_password()  # a broken password file stops the run here, before any copy
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
     out = Feedback()
@@ -89,6 +96,10 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
             mark_workbook(ws, sub, mine, target)
         except NakanoError:
             raise  # the output is held open (OutputLocked): the run cannot go on
+        except RefusedFile as e:  # more than openpyxl may be given: it never sees the file
+            out.findings.append(finding("feedback.not_copied", file=sub.file, department=sub.department,
+                                        reason=e.reason))
+            continue
         except Exception as e:  # one department's copy must not cost the others theirs
             out.findings.append(finding("feedback.not_copied", file=sub.file, department=sub.department,
                                         reason=f"{type(e).__name__}: {e}"))
@@ -107,12 +118,19 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
 
 
 def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path) -> None:
-    """Copy the department's file with its findings marked; only styles, comments and one sheet added."""
+    """Copy the department's file with its findings marked; only styles, comments and one sheet
+    added, and its sheets protected with the workspace's password.
+
+    Raises `RefusedFile` when the file is more than openpyxl may open (`check_footprint`).
+    """
     spec = ws.template.feedback
-    book = openpyxl.load_workbook(sub.path or ws.inbox / sub.file)  # the real name: `file` is how it is shown
+    path = sub.path or ws.inbox / sub.file  # the real name: `file` is how it is shown
+    check_footprint(path, ws.settings.limits)
+    password = ws.sheet_password()
+    book = openpyxl.load_workbook(path)
     for f in findings:
         if f.cell and f.sheet in book.sheetnames:
-            cell = book[f.sheet][f.cell]
+            cell = _writable(book[f.sheet], f.cell)
             note = "\n".join(filter(None, (f.message, HOW_TO_FIX.get(f.code))))
             if cell.comment is not None:
                 note = cell.comment.text + "\n" + note
@@ -136,7 +154,8 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCDE", (8, 12, 10, 40, 70)):
         sheet.column_dimensions[letter].width = width
-    sheet.protection.sheet = True
+    sheet.protection.set_password(password)  # (and protects the sheet)
+    protect_distributed_sheets(ws, book, password)
     book.active = 0
     for other in book.worksheets[1:]:
         other.sheet_view.tabSelected = False
@@ -145,6 +164,38 @@ def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], targe
     buffer = io.BytesIO()
     book.save(buffer)
     write_atomically(target, buffer.getvalue())
+
+
+def _writable(sheet: Worksheet, ref: str) -> Cell:
+    """The cell at ``ref``, or, inside a merge the department made, the merge's first cell:
+    the only one of a merge that shows a comment and a fill (openpyxl refuses the others)."""
+    cell = sheet[ref]
+    if isinstance(cell, MergedCell):
+        for merged in sheet.merged_cells.ranges:
+            if ref in merged:
+                return sheet.cell(merged.min_row, merged.min_col)
+    return cell
+
+
+def protect_distributed_sheets(ws: Workspace, book: openpyxl.Workbook, password: str) -> None:
+    """The sheets distribute protected, protected again with the workspace's password.
+
+    openpyxl does not keep a sheet's password hash as it read it: it hashes the hash again on
+    loading, so saving as loaded would leave a password nobody knows. A sheet the department
+    unprotected gets its protection back, with what distribute allowed (row heights and column
+    widths on the answer and KPI sheets); a newer hash (SHA-512, written by Excel when a user
+    sets a password) is replaced.
+    """
+    spec = ws.template.input
+    resizable = {spec["answer_sheet"], spec.get("kpi_sheet")}
+    for name in (spec["answer_sheet"], spec.get("kpi_sheet"), spec["instructions_sheet"], spec["metadata_sheet"]):
+        if name not in book.sheetnames:
+            continue
+        protection = book[name].protection
+        if not protection.sheet:
+            protection.formatColumns = protection.formatRows = name not in resizable
+        protection.algorithmName = protection.hashValue = protection.saltValue = protection.spinCount = None
+        protection.set_password(password)
 
 
 def _letter(ws: Workspace, sub: Submission, findings: list[Finding], feedback_file: str,

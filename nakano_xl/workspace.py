@@ -36,6 +36,11 @@ SETTINGS_FILE = "nakano-xl.toml"
 PRIVATE_DIR = ".nakano-xl"
 KEY_FILE = "signing.key"
 DISTRIBUTION_FILE = "distribution.json"
+PASSWORD_FILE = "sheet.password"
+# The sheet-protection password: letters and digits a coordinator can type, 12 of them. Excel's
+# sheet password hash (the one xlsxwriter and openpyxl write) is defined on at most 15 characters.
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+PASSWORD_LENGTH = 12
 
 CONFLICT_RULES = ("lead", "error")
 REPRINT_DISPLAYS = ("published", "copy")
@@ -124,6 +129,26 @@ class Workspace:
             raise WorkspaceError(f"署名鍵 {path} が16進数の文字列ではありません"
                                  f"（0-9 と a-f の偶数個の文字、{len(text)}文字）。{redo}") from None
         return key
+
+    def sheet_password(self) -> str:
+        """The password the workbooks' sheets are protected with (``.nakano-xl/sheet.password``).
+
+        Made at random the first time it is asked for (by `init_workspace`, or by the first
+        `distribute` of a workspace made before there was one) and kept: the same workspace
+        gives the same workbooks. It is written into no workbook, only its hash.
+        """
+        path = self.private / PASSWORD_FILE
+        if not path.exists():
+            write_text_atomically(path, "".join(secrets.choice(PASSWORD_ALPHABET)
+                                                for _ in range(PASSWORD_LENGTH)) + "\n")
+        try:
+            password = path.read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            password = ""
+        if not password or len(password) > 15 or not password.isprintable():
+            raise WorkspaceError(f"シート保護のパスワード {path} を読み取れません（半角15文字以内の1行）。"
+                                 "ファイルを削除すると、次の配付で新しいパスワードが作られます。")
+        return password
 
     def distribution(self) -> dict[str, Any] | None:
         """The record distribute keeps: distribution id and what each department was sent."""
@@ -221,7 +246,9 @@ def init_workspace(root: Path, plan_path: Path, year: str, *, kpis_path: Path | 
                         coordinator=tmpl.coordinator, created=created, plan_file=plan_name,
                         kpis_file=kpis_name)
     write_text_atomically(root / SETTINGS_FILE, render_settings(settings))
-    return open_workspace(root)
+    ws = open_workspace(root)
+    ws.sheet_password()  # made now if there is none yet; kept by --force
+    return ws
 
 
 def open_workspace(root: Path) -> Workspace:

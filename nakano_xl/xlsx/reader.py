@@ -106,6 +106,12 @@ class XlsxFile:
     def inflated(self) -> int:
         return self._parts.inflated
 
+    @property
+    def guarded_zip(self) -> GuardedZip:
+        """The zip under its guard, for a reader of parts this class does not read itself
+        (`footprint` counts what openpyxl would build from every part)."""
+        return self._parts
+
     def read_part(self, name: str) -> bytes:
         """One part, whole, as the zip guard gives it (small parts only: the caps still apply)."""
         return self._parts.read_part(name)

@@ -13,6 +13,8 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -381,6 +383,26 @@ def test_times_within_the_window_order_the_returns(tmp_path, first, second):
     assert lost["file"] == SECOND
     assert f"（保存 {format_saved_at(t0 + dt.timedelta(days=first))}）" in lost["message"]
     assert report_answers(ws)["T4"]["status"] == "◎"
+
+
+def test_a_file_still_carrying_the_workbooks_own_date_is_not_impossible(tmp_path):
+    """Distribute dates every workbook with the workspace's document date (here in 2022, long
+    before the distribution); a file saved without a change by LibreOffice keeps it."""
+    ws, dist, files = returned(tmp_path)
+    with zipfile.ZipFile(dist.files[VICTIM]) as z:
+        core = z.read("docProps/core.xml").decode("utf-8")
+    created = re.search(r"<dcterms:created[^>]*>([^<]+)<", core).group(1)
+    assert dt.datetime.fromisoformat(created) < distributed_at(ws) - dt.timedelta(days=30)
+    set_saved_at(files[VICTIM], created)
+    set_saved_at(second_return(ws, dist), distributed_at(ws) + dt.timedelta(hours=5))
+    found = consolidate_cli(ws)
+    assert [f for f in found if f["code"] == "submission.bad_saved_time"] == []
+    [lost] = [f for f in found if f["code"] == "submission.superseded"]
+    assert lost["file"] == FILE and "2022/4/1 18:00" in lost["message"]
+    # One second off the workbook's date is no longer its date: before the distribution.
+    set_saved_at(files[VICTIM], dt.datetime.fromisoformat(created) + dt.timedelta(seconds=1))
+    found = consolidate_cli(ws)
+    assert [f["file"] for f in found if f["code"] == "submission.bad_saved_time"] == [FILE]
 
 
 def test_the_distribution_time_is_signed_kept_and_renewed_with_the_distribution(tmp_path):

@@ -120,7 +120,7 @@ def renamed(ws: Workspace, meta: Metadata, rel: str, facts: Facts | None = None)
                    named=longest)
 
 
-_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>")
+_CORE_TIME = re.compile(rb"<dcterms:(modified|created)[^>]*>([^<]+)</dcterms:(?:modified|created)>")
 # Saved times a real .xlsx can carry: the format is younger than 2000, and both ends stay far
 # enough from the limits of the date type that any time zone can be applied.
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -130,14 +130,22 @@ SLACK = dt.timedelta(days=1)
 YEAR = dt.timedelta(days=365)
 
 
-def saved_at_text(book: XlsxFile) -> str | None:
-    """The save time as docProps/core.xml writes it (Excel and LibreOffice both do), or None."""
+def core_times(book: XlsxFile) -> dict[str, str]:
+    """``modified`` (the save time) and ``created`` as docProps/core.xml writes them (Excel
+    and LibreOffice both do); the first of each, as text."""
     try:
         data = book.read_part("docProps/core.xml")
     except (KeyError, RefusedFile):
-        return None
-    m = _MODIFIED.search(data[:100_000])
-    return m.group(1).decode("utf-8", "replace").strip() if m else None
+        return {}
+    out: dict[str, str] = {}
+    for m in _CORE_TIME.finditer(data[:100_000]):
+        out.setdefault(m.group(1).decode("ascii"), m.group(2).decode("utf-8", "replace").strip())
+    return out
+
+
+def saved_at_text(book: XlsxFile) -> str | None:
+    """The save time as docProps/core.xml writes it, or None."""
+    return core_times(book).get("modified")
 
 
 def parse_time(text: str) -> dt.datetime | None:
@@ -168,9 +176,12 @@ def judge_saved_at(book: XlsxFile, meta: Metadata, where: dict[str, Any]) -> tup
     and a year after it (plus `SLACK`): a file saved in 2099 must not win over every later
     fix. It is judged against the distribution, never today's clock, so the same inbox gives
     the same result any day. A file distributed before the time was signed is judged by the
-    range alone.
+    range alone. The workbook's own date is a real one too, however early: distribute dates
+    every workbook with the workspace's document date, and a file saved by a program that
+    keeps it (LibreOffice does when nothing was changed) or not saved at all still says it.
     """
-    text = saved_at_text(book)
+    times = core_times(book)
+    text = times.get("modified")
     if text is None:
         return None, None
     moment = parse_time(text)
@@ -183,7 +194,7 @@ def judge_saved_at(book: XlsxFile, meta: Metadata, where: dict[str, Any]) -> tup
             reason = "日時として読めません"
     elif distributed is None:
         return moment, None
-    elif moment < distributed - SLACK:
+    elif moment < distributed - SLACK and moment != parse_time(times.get("created", "")):
         reason = f"回答票を配付した日時（{format_saved_at(distributed)}）より前です"
     elif moment > distributed + YEAR + SLACK:
         reason = f"回答票を配付した日時（{format_saved_at(distributed)}）から1年以上後です"

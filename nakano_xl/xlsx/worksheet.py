@@ -26,7 +26,16 @@ from .numfmt import render, render_general
 from .package import NS_MAIN
 from .sharedstrings import RichText
 from .styles import Styles
-from .text import NO_STRING, NO_STYLE, REPLACED, ReadIssue, decode_escapes, representable, unrepresentable
+from .text import (
+    NO_STRING,
+    NO_STYLE,
+    REPLACED,
+    UNREPRESENTABLE,
+    ReadIssue,
+    decode_escapes,
+    representable,
+    unrepresentable,
+)
 from .zipguard import GuardedZip, RefusedFile, StopParse
 
 KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
@@ -103,6 +112,9 @@ class CellValues:
         strings = self._strings
         if strings is None:
             strings = self._strings = self._load_strings()
+            # One search over the whole table first: a clean table (nearly every one) costs no loop.
+            if UNREPRESENTABLE.search("\n".join(strings)) is None:
+                return strings
             for index, text in enumerate(strings):
                 points = unrepresentable(text)
                 if points is not None:
@@ -111,6 +123,8 @@ class CellValues:
         return strings
 
     def text(self, text: str) -> str:
+        if UNREPRESENTABLE.search(text) is None:
+            return text
         points = unrepresentable(text)
         if points is None:
             return text
@@ -310,7 +324,7 @@ class _SheetHandler:
         if cell is None:
             return
         style = self.style
-        if style and not values.styles.resolves(style):
+        if style and not 0 < style < values.styles.count:  # `Styles.resolves`, inlined: every cell passes here
             values.pending.append((NO_STYLE, representable(self.s or "")))
         area = self.area
         if area is None or (row <= area[0] and col <= area[1]):

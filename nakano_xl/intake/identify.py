@@ -9,6 +9,9 @@ With a workspace, a file is used only when its year, signature, distribution, te
 version and department all check out. Without one (``nakano-xl check`` on a department's
 desk), the signature cannot be checked; the file is read for everything else and an info
 finding says what was not checked.
+
+When a file was saved (`judge_saved_at`) is what it records, if that can be real: judged
+against the distribution's time signed into the metadata, never against today's clock.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from .intake_kit import (
     edit_part,
     file_of,
     others_than,
+    part_of,
     replace_cell,
     report_answers,
     returned,
@@ -490,3 +491,23 @@ def test_duplicates_are_ordered_whatever_times_they_carry(tmp_path):
     assert [s.used for s in subs] == [True, False, False, False]  # times as given: intake judges them earlier
     assert all(s.findings[0].code == "submission.superseded" and "不明" in s.findings[0].message
                for s in subs[1:3])
+
+
+def test_a_sheet_full_of_unwritable_texts_is_reported_within_a_bound(tmp_path, monkeypatch):
+    """The reader keeps a bounded number of issues (`MAX_ISSUES`); the rest are counted in one finding."""
+    from nakano_xl.xlsx import reader
+
+    monkeypatch.setattr(reader, "MAX_ISSUES", 30)
+    ws, _, files = returned(tmp_path)
+    path = files[VICTIM]
+    part = part_of(path, "記入要領")
+    flood = "".join(f'<row r="{r}"><c r="B{r}" t="inlineStr"><is><t>メモ{r}_x0001_</t></is></c></row>'
+                    for r in range(200, 245))
+    edit_part(path, part, lambda t: t.replace("</sheetData>", flood + "</sheetData>"))
+    found = consolidate_cli(ws)
+    hits = findings_of(found, "cell.unrepresentable")
+    assert len(hits) == 31
+    [rest] = [h for h in hits if h["sheet"] is None]
+    assert "ほかに15か所" in rest["message"]
+    assert {h["sheet"] for h in hits if h is not rest} == {"記入要領"}
+    assert_landed(ws)

@@ -23,14 +23,16 @@ from click.testing import CliRunner
 from openpyxl.comments import Comment
 
 from nakano_xl.cli import cli
-from nakano_xl.consolidate import findings_json
+from nakano_xl.consolidate import consolidate, findings_json
 from nakano_xl.distribute import distribute
-from nakano_xl.fill import fill_workbook
+from nakano_xl.fill import fill_workbook, type_into
 from nakano_xl.findings import finding
 from nakano_xl.intake import Submission, read_file
 from nakano_xl.intake.identify import find_metadata, format_saved_at
 from nakano_xl.intake.inbox import resolve_duplicates
+from nakano_xl.rollover import rollover
 from nakano_xl.validate import clean_text
+from nakano_xl.xlsx import reader
 from nakano_xl.xlsx.reader import XlsxFile
 from nakano_xl.xlsx.text import decode_escapes
 from nakano_xl.xlsx.zipguard import Limits
@@ -495,8 +497,6 @@ def test_duplicates_are_ordered_whatever_times_they_carry(tmp_path):
 
 def test_a_sheet_full_of_unwritable_texts_is_reported_within_a_bound(tmp_path, monkeypatch):
     """The reader keeps a bounded number of issues (`MAX_ISSUES`); the rest are counted in one finding."""
-    from nakano_xl.xlsx import reader
-
     monkeypatch.setattr(reader, "MAX_ISSUES", 30)
     ws, _, files = returned(tmp_path)
     path = files[VICTIM]
@@ -511,3 +511,22 @@ def test_a_sheet_full_of_unwritable_texts_is_reported_within_a_bound(tmp_path, m
     assert "ほかに15か所" in rest["message"]
     assert {h["sheet"] for h in hits if h is not rest} == {"記入要領"}
     assert_landed(ws)
+
+
+def test_a_kpi_actual_with_a_lone_surrogate_is_replaced_and_named(demo, tmp_path):
+    r4, _ = rollover(demo.workspace, "R4", tmp_path / "r4")
+    dist = distribute(r4)
+    book = openpyxl.load_workbook(dist.files["情報システム課"])  # the coordinator owns every KPI of the sample
+    sheet = book["成果指標"]
+    row = next(r for r in range(5, sheet.max_row + 1) if sheet.cell(r, 2).value == "区内のマイナンバーカード交付率")
+    type_into(sheet, row, 5, "60.2_xDFFE_%")
+    book.save(r4.inbox / "情報システム課_回答.xlsx")
+    result = consolidate(r4)
+    [hit] = [f for f in result.findings if f.code == "cell.unrepresentable"]
+    assert (hit.file, hit.sheet, hit.cell) == ("情報システム課_回答.xlsx", "成果指標", f"E{row}")
+    assert "U+DFFE" in hit.message
+    summary = [[c.value for c in r] for r in openpyxl.load_workbook(r4.report_path())["集計"].iter_rows()]
+    header = next(r for r in summary if "令和4年度" in r and "令和2年度" in r)
+    kpi = next(r for r in summary if r[0] == "区内のマイナンバーカード交付率")
+    assert kpi[header.index("令和4年度")] == f"60.2{FFFD}%"
+    json.loads(r4.findings_path().read_text(encoding="utf-8"))

@@ -3,7 +3,8 @@ saved times judged against the distribution.
 
 Each case is one of the tiny workspace's valid returns spoiled once. The victim is 職員課
 (T4 in row 5: 進捗状況 C5, 取組状況 E5 "研修を3回実施した。", 取組予定 F5); the other
-departments' answers must land unchanged, and no command may stop (exit 2) on the file.
+departments' answers must land unchanged, and no command may stop (exit 2) on the file. The
+KPI case starts from the demo's workspace rolled over, the tiny plan having no KPIs.
 """
 
 from __future__ import annotations

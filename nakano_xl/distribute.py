@@ -8,6 +8,7 @@ reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidde
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
@@ -71,6 +72,11 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
     record = ws.distribution()
     if record is None or renew:
         record = {"distribution_id": secrets.token_hex(6)}
+    # Made once with the distribution id and kept with it, like the id: distributing again
+    # writes the same bytes. Returns' saved times are judged against it (`intake.identify`).
+    distributed = record.get("distributed_at")
+    if not isinstance(distributed, str) or not distributed:
+        distributed = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = Distribution(record["distribution_id"], findings=check_plan(ws.plan) + check_owners(ws))
     if ws.previous is not None:
         result.findings.extend(compare_plans(ws.previous.plan, ws.plan))
@@ -95,6 +101,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
             item_ids=tuple(i.item_id for i in items),
             columns=cols.keys,
             kpi_ids=tuple(kpi_id(k) for k in kpis.get(department, ())),
+            distributed=distributed,
         ).signed(key)
         jobs.append((department, items, meta, kpis.get(department, [])))
     # The workbooks are independent: they may be written on worker processes (`nakano_xl.workers`).
@@ -104,8 +111,8 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
         sent[department] = {"file": path.name, "items": list(meta.item_ids), "sha256": digest}
         if progress:
             progress(done, len(departments))
-    record = {"distribution_id": result.distribution_id, "fiscal_year": ws.year.code,
-              "template_version": ws.template.version, "departments": sent}
+    record = {"distribution_id": result.distribution_id, "distributed_at": distributed,
+              "fiscal_year": ws.year.code, "template_version": ws.template.version, "departments": sent}
     ws.save_distribution(record)
     return result
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .xlsx.cells import split_a1
+from .xlsx.text import representable
 
 
 class Severity(enum.IntEnum):
@@ -222,6 +223,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         "{department}の回答票が複数あります。同じ課のファイルは保存日時が最も新しいものを使う決まりのため、"
         "「{winner}」（保存 {winner_saved}）を採用し、このファイル（保存 {saved}）は使っていません。",
     ),
+    "submission.bad_saved_time": (
+        Severity.WARNING,
+        "このファイルに記録された保存日時「{value}」は{reason}。実際の保存日時ではないため不明として扱い、"
+        "同じ課の回答票が複数あるときにどれを使うかの判断には使っていません。",
+    ),
     "submission.missing": (
         Severity.WARNING,
         "{department}からの回答票がまだ届いていません（{count}行）。",
@@ -313,6 +319,16 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
         "{label}が{length}文字あり、Excelの1セルに入る32,767文字を超えています。別紙1のセルには先頭の32,767文字だけを載せ、"
         "全文は answers の CSV に残しました。要約を依頼してください。",
     ),
+    "cell.unrepresentable": (
+        Severity.WARNING,
+        "{place}に表示・保存できない文字（{points}）があったため、「\ufffd」（U+FFFD）に置き換えて読みました{shown}。"
+        "元の文字が必要なら、記入し直すよう依頼してください。",
+    ),
+    "cell.unresolved": (
+        Severity.ERROR,
+        "セルが参照する{what}（{detail}）がファイルの中にありません。{outcome}"
+        "ファイルが壊れている可能性があります。保存し直して送り直すよう依頼してください。",
+    ),
     "cell.error_value": (
         Severity.ERROR,
         "{label}がエラー値「{value}」です。空欄として扱います。",
@@ -381,12 +397,21 @@ def finding(code: str, /, *, file: str | None = None, sheet: str | None = None,
             cell: str | None = None, item_id: str | None = None,
             department: str | None = None, value: str | None = None,
             severity: Severity | None = None, **words: Any) -> Finding:
-    """Build a finding from the catalogue: ``finding("status.invalid", value="▲", cell="C5")``."""
+    """Build a finding from the catalogue: ``finding("status.invalid", value="▲", cell="C5")``.
+
+    Every text of it is made representable (`xlsx.text.representable`): a finding reaches the
+    terminal, findings.json and 確認事項, and none of them may fail on what a file held. The
+    reader already replaced such characters with a finding of their own; this is the last guard.
+    """
     default, template = CATALOGUE[code]
     message = template.format(value=value, department=department, item_id=item_id, file=file, sheet=sheet,
                               cell=cell, **words)
-    return Finding(code, default if severity is None else severity, message, file, sheet, cell,
-                   item_id, department, value)
+    return Finding(code, default if severity is None else severity, representable(message), _safe(file),
+                   _safe(sheet), _safe(cell), _safe(item_id), _safe(department), _safe(value))
+
+
+def _safe(text: str | None) -> str | None:
+    return representable(text) if isinstance(text, str) else text
 
 
 def sort_key(f: Finding) -> tuple[Any, ...]:

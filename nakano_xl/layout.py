@@ -88,9 +88,15 @@ class Metadata:
     signature: str = ""
     columns: tuple[str, ...] = ()  # the 回答 sheet's column keys, in order
     kpi_ids: tuple[str, ...] = ()  # the KPIs whose actual this department reports
+    # When the distribution was made (ISO 8601, UTC): a saved time is judged against it. Empty
+    # in files distributed before it was signed, which leave it out of the signed bytes.
+    distributed: str = ""
 
     def canonical(self) -> bytes:
-        """The signed bytes: every field but the signature, as sorted compact JSON in UTF-8."""
+        """The signed bytes: every field but the signature, as sorted compact JSON in UTF-8.
+
+        ``distributed`` is signed only when set, so files distributed without it still verify.
+        """
         body = {
             "format": FORMAT,
             "department": self.department,
@@ -104,6 +110,8 @@ class Metadata:
             "columns": list(self.columns),
             "kpi_ids": list(self.kpi_ids),
         }
+        if self.distributed:
+            body["distributed"] = self.distributed
         return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
     def signed(self, key: bytes) -> Metadata:
@@ -119,6 +127,8 @@ class Metadata:
                 ("template", self.template), ("template_version", self.template_version),
                 ("distribution_id", self.distribution_id), ("answer_sheet", self.answer_sheet),
                 ("header_row", str(HEADER_ROW)), ("signature", self.signature)]
+        if self.distributed:
+            head.append(("distributed", self.distributed))
         return (head + [("item_id", i) for i in self.item_ids] + [("column", c) for c in self.columns]
                 + [("kpi_id", k) for k in self.kpi_ids])
 
@@ -147,6 +157,7 @@ class Metadata:
                 signature=values.get("signature", ""),
                 columns=tuple(lists["column"]),
                 kpi_ids=tuple(lists["kpi_id"]),
+                distributed=values.get("distributed", ""),
             )
         except KeyError:
             return None

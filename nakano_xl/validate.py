@@ -18,6 +18,7 @@ from typing import Any
 from .findings import Finding, finding, spell
 from .model import TEXT_FIELDS, Answer, Status
 from .template import Template
+from .xlsx.text import representable
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # ASCII and full-width spaces, tabs, line breaks around a mark are never meant.
@@ -27,10 +28,15 @@ _SELECTORS = "\ufe0e\ufe0f"
 
 
 def clean_text(text: str) -> str:
-    """Text as the department meant it: one kind of line break, no control characters, NFC."""
+    """Text as the department meant it: one kind of line break, no control characters, NFC.
+
+    The reader has already replaced, with a finding, what cannot be written (`xlsx.text`); a
+    text that comes another way is made representable here, the last guard before the
+    report, the CSV and JSON.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    return unicodedata.normalize("NFC", text)
+    return representable(unicodedata.normalize("NFC", text))
 
 
 @dataclass(frozen=True, slots=True)

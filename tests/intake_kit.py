@@ -8,6 +8,7 @@ the zip where only a program would (a formula with a cached value, a bomb).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import tempfile
@@ -172,8 +173,17 @@ def style_of(path: Path, sheet: str, ref: str) -> str:
     return m.group(1) if m else "0"
 
 
-def set_saved_at(path: Path, iso: str) -> None:
+def distributed_at(ws: Workspace) -> dt.datetime:
+    """When the workspace's distribution was made (signed into every workbook it wrote)."""
+    record = ws.distribution()
+    assert record is not None
+    return dt.datetime.fromisoformat(record["distributed_at"])
+
+
+def set_saved_at(path: Path, iso: str | dt.datetime) -> None:
     """The time the file says it was saved (docProps/core.xml), as Excel writes it."""
+    if isinstance(iso, dt.datetime):
+        iso = iso.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     edit_part(path, "docProps/core.xml", lambda t: re.sub(
         r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{iso}\g<2>", t))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import openpyxl
@@ -9,8 +10,9 @@ from click.testing import CliRunner
 
 from nakano_xl.cli import cli
 from nakano_xl.fill import fill_workbook
+from nakano_xl.intake.identify import format_saved_at
 
-from .intake_kit import file_of, returned, set_saved_at, with_openpyxl
+from .intake_kit import distributed_at, file_of, returned, set_saved_at, with_openpyxl
 
 
 def run(*args: str):
@@ -93,13 +95,14 @@ def test_status_lists_every_department_and_what_is_not_usable(tmp_path):
     files["職員課"].unlink()
     (ws.inbox / "職員課.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
     fill_workbook(files["戸籍住民課"], files["戸籍住民課"], {"T1": {"status": "▲"}}, ws.template, paste=True)
-    set_saved_at(files["戸籍住民課"], "2022-05-20T05:07:00Z")
+    saved = distributed_at(ws) + dt.timedelta(days=5, minutes=7)
+    set_saved_at(files["戸籍住民課"], saved)
     result = run("status", "-w", ws.root)
     assert result.exit_code == 1  # errors remain in what was returned
     lines = result.output.splitlines()
     assert lines[0].split() == ["所管課", "提出", "ファイル", "保存日時", "エラー", "警告", "未回答/行数"]
     row = next(line for line in lines if line.startswith("戸籍住民課"))
-    assert row.split() == ["戸籍住民課", "提出済", file_of("戸籍住民課"), "2022/5/20", "14:07", "1", "0", "1/1"]
+    assert row.split() == ["戸籍住民課", "提出済", file_of("戸籍住民課"), *format_saved_at(saved).split(), "1", "0", "1/1"]
     assert next(line for line in lines if line.startswith("職員課")).split() == ["職員課", "未提出", "1/1"]
     assert "提出済 3課・未提出 1課（職員課）" in result.output
     assert "職員課.xls" in result.output and "Excelブック以外の古いOffice形式" in result.output
@@ -120,11 +123,11 @@ def test_status_json_holds_the_same(tmp_path):
 
 def test_status_names_a_superseded_or_refused_file_under_its_department(tmp_path):
     ws, dist, files = returned(tmp_path)
-    set_saved_at(files["税務課"], "2022-05-20T00:00:00Z")
+    set_saved_at(files["税務課"], distributed_at(ws) + dt.timedelta(days=1))
     newer = ws.inbox / "税務課_再提出.xlsx"
     fill_workbook(dist.files["税務課"], newer, {"T3": {"status": "○", "reason": "調達時期を見直したため。"}},
                   ws.template)
-    set_saved_at(newer, "2022-05-22T00:00:00Z")
+    set_saved_at(newer, distributed_at(ws) + dt.timedelta(days=3))
     forged = ws.inbox / "職員課_別.xlsx"
     fill_workbook(dist.files["戸籍住民課"], forged, {}, ws.template)
     relabel(forged, "職員課")

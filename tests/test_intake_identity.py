@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import openpyxl
 
 from nakano_xl.distribute import distribute
 from nakano_xl.fill import fill_workbook
+from nakano_xl.intake.identify import format_saved_at
 
 from .intake_kit import (
     GOOD,
     assert_landed,
     codes,
+    distributed_at,
     file_of,
     new_workspace,
     only,
@@ -125,21 +129,24 @@ def test_another_departments_file_under_this_departments_name_is_read_as_what_it
 
 def test_two_files_of_one_department_the_latest_saved_wins_and_the_rule_is_stated(tmp_path):
     ws, dist, files = returned(tmp_path)
-    set_saved_at(files["職員課"], "2022-05-20T01:00:00Z")
+    first = distributed_at(ws) + dt.timedelta(days=2, hours=1)  # save times lie after the distribution
+    second = first + dt.timedelta(days=1, hours=1, minutes=30)
+    set_saved_at(files["職員課"], first)
     later = ws.inbox / "職員課_修正.xlsx"
     fill_workbook(dist.files["職員課"], later, {"T4": {"status": "△", "reason": "講師の都合で延期した。"}},
                   ws.template)
-    set_saved_at(later, "2022-05-21T02:30:00Z")
+    set_saved_at(later, second)
     result = run(ws)
     found = only(result, "submission.superseded")
     assert (found.file, found.department) == (file_of("職員課"), "職員課")
     assert "保存日時が最も新しいもの" in found.message
-    assert "職員課_修正.xlsx" in found.message and "2022/5/21 11:30" in found.message and "2022/5/20 10:00" in found.message
+    assert "職員課_修正.xlsx" in found.message
+    assert f"（保存 {format_saved_at(second)}）" in found.message and f"（保存 {format_saved_at(first)}）" in found.message
     assert report_answers(ws)["T4"]["status"] == "△"
     assert [s.file for s in result.inbox.used() if s.department == "職員課"] == ["職員課_修正.xlsx"]
     assert_landed(ws, others_than("職員課"))
     # Swap the times: the other file wins, whatever the names or the listing order.
-    set_saved_at(later, "2022-05-19T00:00:00Z")
+    set_saved_at(later, first - dt.timedelta(hours=12))
     assert report_answers(ws)["T4"]["status"] == "△"  # unchanged until consolidated again
     result = run(ws)
     assert only(result, "submission.superseded").file == "職員課_修正.xlsx"

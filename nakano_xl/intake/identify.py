@@ -9,6 +9,9 @@ With a workspace, a file is used only when its year, signature, distribution, te
 version and department all check out. Without one (``nakano-xl check`` on a department's
 desk), the signature cannot be checked; the file is read for everything else and an info
 finding says what was not checked.
+
+When a file was saved (`judge_saved_at`) is what it records, if that can be real: judged
+against the distribution's time signed into the metadata, never against today's clock.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..findings import Finding, finding
 from ..layout import FORMAT, Metadata, safe_file_name
@@ -119,28 +123,96 @@ def renamed(ws: Workspace, meta: Metadata, rel: str, facts: Facts | None = None)
                    named=longest)
 
 
-_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>")
+_CORE_TIME = re.compile(rb"<dcterms:(modified|created)[^>]*>([^<]+)</dcterms:(?:modified|created)>")
+# Saved times a real .xlsx can carry: the format is younger than 2000, and both ends stay far
+# enough from the limits of the date type that any time zone can be applied.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+# A department's clock, and a time saved without its zone (read as UTC), are off by less than this.
+SLACK = dt.timedelta(days=1)
+YEAR = dt.timedelta(days=365)
 
 
-def read_saved_at(book: XlsxFile) -> dt.datetime | None:
-    """When the file was last saved, from docProps/core.xml (Excel and LibreOffice both write it)."""
+def core_times(book: XlsxFile) -> dict[str, str]:
+    """``modified`` (the save time) and ``created`` as docProps/core.xml writes them (Excel
+    and LibreOffice both do); the first of each, as text."""
     try:
         data = book.read_part("docProps/core.xml")
     except (KeyError, RefusedFile):
-        return None
-    m = _MODIFIED.search(data[:100_000])
-    if not m:
-        return None
+        return {}
+    out: dict[str, str] = {}
+    for m in _CORE_TIME.finditer(data[:100_000]):
+        out.setdefault(m.group(1).decode("ascii"), m.group(2).decode("utf-8", "replace").strip())
+    return out
+
+
+def saved_at_text(book: XlsxFile) -> str | None:
+    """The save time as docProps/core.xml writes it, or None."""
+    return core_times(book).get("modified")
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """An ISO 8601 time within EARLIEST..LATEST (without a zone: UTC), else None."""
     try:
-        moment = dt.datetime.fromisoformat(m.group(1).decode("ascii").strip())
-    except (ValueError, UnicodeDecodeError):
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+09:00 is before the first UTC moment
+        return None
+    return moment if EARLIEST <= utc < LATEST else None
+
+
+def read_saved_at(book: XlsxFile) -> dt.datetime | None:
+    """When the file was last saved, if it is a time that can be shown and compared; else None."""
+    text = saved_at_text(book)
+    return parse_time(text) if text is not None else None
+
+
+def judge_saved_at(book: XlsxFile, meta: Metadata, where: dict[str, Any]) -> tuple[dt.datetime | None, Finding | None]:
+    """The save time, if it can be a real one; else None (unknown) and a warning saying why.
+
+    A real save time lies between the distribution (signed into the metadata, less `SLACK`)
+    and a year after it (plus `SLACK`): a file saved in 2099 must not win over every later
+    fix. It is judged against the distribution, never today's clock, so the same inbox gives
+    the same result any day. A file distributed before the time was signed is judged by the
+    range alone. The workbook's own date is a real one too, however early: distribute dates
+    every workbook with the workspace's document date, and a file saved by a program that
+    keeps it (LibreOffice does when nothing was changed) or not saved at all still says it.
+    """
+    times = core_times(book)
+    text = times.get("modified")
+    if text is None:
+        return None, None
+    moment = parse_time(text)
+    distributed = parse_time(meta.distributed) if meta.distributed else None
+    if moment is None:
+        try:
+            dt.datetime.fromisoformat(text)
+            reason = f"扱える範囲（{EARLIEST.year}年～{LATEST.year - 1}年）の外です"
+        except ValueError:
+            reason = "日時として読めません"
+    elif distributed is None:
+        return moment, None
+    elif moment < distributed - SLACK and moment != parse_time(times.get("created", "")):
+        reason = f"回答票を配付した日時（{format_saved_at(distributed)}）より前です"
+    elif moment > distributed + YEAR + SLACK:
+        reason = f"回答票を配付した日時（{format_saved_at(distributed)}）から1年以上後です"
+    else:
+        return moment, None
+    shown = text if len(text) <= 60 else text[:60] + "…"
+    return None, finding("submission.bad_saved_time", value=shown, reason=reason, **where)
 
 
 def format_saved_at(moment: dt.datetime | None) -> str:
     """``2022/5/20 14:03`` in Japan time, as a coordinator reads it; ``不明`` when unknown."""
     if moment is None:
         return "不明"
-    t = moment.astimezone(JST)
+    try:
+        t = moment.astimezone(JST)
+    except (OverflowError, ValueError):  # a time no file can really carry (intake never keeps one)
+        return "不明"
     return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"

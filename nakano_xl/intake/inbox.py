@@ -13,7 +13,6 @@ the file name, so the outcome never depends on the order of a directory listing.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,27 +166,37 @@ def standalone_reading(meta: Metadata, rel: str) -> Reading | Finding:
 
 
 def resolve_duplicates(submissions: list[Submission]) -> None:
-    """Two files of one department: the most recently saved one is used, the other superseded."""
+    """Two files of one department: the most recently saved one is used, the other superseded.
+
+    A file whose save time is unknown (none, or one intake judged impossible) comes before any
+    known time; among equals the name decides. The order never raises, whatever a time holds.
+    """
     by_dept: dict[str, list[Submission]] = {}
     for sub in submissions:
         by_dept.setdefault(sub.department, []).append(sub)
-    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     for subs in by_dept.values():
         if len(subs) < 2:
             continue
-
-        def when(s: Submission) -> tuple[dt.datetime, str]:
-            return (s.saved_at or epoch, s.file)
-
-        winner = max(subs, key=when)
+        winner = max(subs, key=_saved_order)
         for sub in subs:
             if sub is not winner:
                 # Its answers are not used, so its own problems no longer matter; the one
-                # finding says so, and names the file that is used instead.
+                # finding says so, and names the file that is used instead — beside the one
+                # that says why its save time did not count, if that is why it lost.
                 sub.used = False
                 sub.findings = [finding("submission.superseded", file=sub.file, department=sub.department,
                                         winner=winner.file, winner_saved=format_saved_at(winner.saved_at),
-                                        saved=format_saved_at(sub.saved_at))]
+                                        saved=format_saved_at(sub.saved_at)),
+                                *(f for f in sub.findings if f.code == "submission.bad_saved_time")]
+
+
+def _saved_order(sub: Submission) -> tuple[bool, float, str]:
+    """(known, seconds since the epoch, file name): times compared in UTC, unknown first."""
+    try:
+        stamp = sub.saved_at.timestamp() if sub.saved_at is not None else None
+    except (OverflowError, ValueError, OSError):
+        stamp = None
+    return (stamp is not None, stamp or 0.0, sub.file)
 
 
 @dataclass

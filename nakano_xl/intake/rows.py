@@ -40,7 +40,9 @@ from ..xlsx.cells import a1, split_range, too_long_for_a_cell
 from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
+from .identify import judge_saved_at
 from .match import identifying_keys, match_rows, plan_text, same_text
+from .readissues import answer_cells, issue_findings
 from .submission import Submission
 
 # Rows read below the last distributed row, to catch inserted rows and notes under the
@@ -102,6 +104,9 @@ def shown(cell: Cell) -> str:
 
 def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRef | None) -> Iterator[Finding]:
     """Every finding about the structure and values of one identified workbook; fills ``sub``."""
+    sub.saved_at, bad_time = judge_saved_at(book, r.meta, r.where)
+    if bad_time is not None:
+        yield bad_time
     for target in book.external_links:
         yield finding("file.external_link", value=preview(target, 300), **r.where)
     ref, was_renamed = find_answer_sheet(book, r, meta_ref)
@@ -123,6 +128,7 @@ def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRe
         texts = book.drawing_texts(other)
         if texts:
             yield finding("sheet.drawing_text", sheet=other.name, value=preview(" / ".join(texts)), **r.where)
+    yield from issue_findings(book, r.where)  # what the reader replaced or could not resolve, elsewhere
 
 
 def find_answer_sheet(book: XlsxFile, r: Reading, meta_ref: SheetRef | None) -> tuple[SheetRef | None, bool]:
@@ -163,6 +169,7 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
     yield from merged_cells(sheet, cols, where)
     yield from read_rows(sheet, cols, r, sub, where)
+    yield from issue_findings(book, r.where, sheet=ref.name, item_of=answer_cells(sheet, cols, r.assigned))
     for cell in sheet.outside:
         yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
     if sheet.outside_count > len(sheet.outside):

@@ -13,6 +13,7 @@ from ..findings import Finding, Severity
 from ..intake import DepartmentStatus
 from ..intake.identify import format_saved_at
 from ..workspace import Workspace
+from ..xlsx.text import representable
 from .pages import fit_row, page_setup
 from .styles import Styles
 
@@ -47,7 +48,7 @@ def write_submission_status(ws: Workspace, workbook: xlsxwriter.workbook.Workboo
         sheet.write_string(0, c, text, st.header)
         sheet.set_column(c, c, width)
     for r, s in enumerate(statuses, start=1):
-        file = s.file or ""
+        file = representable(s.file or "")  # a file name as the inbox gave it: the last guard
         sheet.write_string(r, 0, s.department, st.cell)
         sheet.write_string(r, 1, spec["returned"] if s.returned else spec["missing"],
                            st.cell if s.returned else st.severity[Severity.WARNING])

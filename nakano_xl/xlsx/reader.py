@@ -27,10 +27,14 @@ from .notes import comments, drawing_texts
 from .package import SheetRef, read_package
 from .sharedstrings import read_shared_strings
 from .styles import read_styles
+from .text import REPLACED, ReadIssue, cleaned
 from .worksheet import CellValues, Sheet, read_worksheet
 from .zipguard import GuardedZip, Limits, RefusedFile
 
 _DEFAULT_LIMITS = Limits()
+# Read issues kept at once (`XlsxFile.issues`); past it they are counted. A sheet typed full
+# of escapes holds hundreds of thousands of cells; a real answer sheet a few hundred.
+MAX_ISSUES = 10_000
 _EXTERNAL_REF = re.compile(r"\[\d+\]|'[^']*\[[^\]]+\][^']*'!|\[[^\]]+\.xls[xmb]?\]", re.IGNORECASE)
 
 
@@ -79,6 +83,10 @@ class XlsxFile:
     Opening it checks the zip, scans every part and reads the package and the styles; a
     `RefusedFile` says why a file is not read. ``inflated`` counts the bytes inflated so far,
     ``rows_read`` the sheet rows iterated.
+
+    Every text it gives is representable (`text`): sheet names, link targets, cells, notes,
+    text boxes. What it replaced or could not resolve is kept in ``issues`` (each once,
+    however often a sheet is read) until intake takes it (`take_issues`) to report it.
     """
 
     def __init__(self, path: Path, limits: Limits = _DEFAULT_LIMITS) -> None:
@@ -96,8 +104,10 @@ class XlsxFile:
         except BaseException:
             self._parts.close()
             raise
-        self.sheets: list[SheetRef] = package.sheets
-        self.external_links: list[str] = package.external_links
+        self.issues: dict[ReadIssue, None] = {}  # in the order found
+        self.issues_over: dict[str, int] = {}  # kind → issues past MAX_ISSUES, counted only
+        self.sheets: list[SheetRef] = [self._named(ref) for ref in package.sheets]
+        self.external_links: list[str] = [self._clean(target, "外部リンク先", None) for target in package.external_links]
         self._locked = styles.locked
         self._values = CellValues(lambda: read_shared_strings(self._parts, package.shared_strings), styles,
                                   package.date1904)
@@ -138,15 +148,50 @@ class XlsxFile:
             read_worksheet(self._parts, ref.part, sheet, self._values, rows_cap=rows_cap, col_cap=col_cap, area=area)
         finally:
             self.rows_read += sheet.rows_read
+        for issue in sheet.issues:
+            self._note(issue)
         return sheet
 
     def comments(self, ref: SheetRef) -> list[tuple[str, str, str]]:
         """(A1, author, text) of every note on a sheet."""
-        return comments(self._parts, ref.part)
+        out = []
+        for at, author, text in comments(self._parts, ref.part):
+            at = self._clean(at, "コメントのセル", ref.name)
+            author = self._clean(author, "コメントの作成者", ref.name, at)
+            out.append((at, author, self._clean(text, "コメント", ref.name, at)))
+        return out
 
     def drawing_texts(self, ref: SheetRef) -> list[str]:
         """Texts of the text boxes and shapes drawn on a sheet."""
-        return drawing_texts(self._parts, ref.part)
+        return [self._clean(text, "図形の文字", ref.name) for text in drawing_texts(self._parts, ref.part)]
+
+    def take_issues(self, sheet: str | None = None) -> list[ReadIssue]:
+        """The issues kept so far (only those of ``sheet``, when given), no longer kept."""
+        taken = [i for i in self.issues if sheet is None or i.sheet == sheet]
+        for issue in taken:
+            del self.issues[issue]
+        return taken
+
+    def _note(self, issue: ReadIssue) -> None:
+        if issue in self.issues:
+            return
+        if len(self.issues) < MAX_ISSUES:
+            self.issues[issue] = None
+        else:
+            self.issues_over[issue.kind] = self.issues_over.get(issue.kind, 0) + 1
+
+    def _clean(self, text: str, place: str, sheet: str | None, at: str | None = None) -> str:
+        text, points = cleaned(text)
+        if points is not None:
+            self._note(ReadIssue(REPLACED, place, sheet, 0, 0, text, points, at))
+        return text
+
+    def _named(self, ref: SheetRef) -> SheetRef:
+        name, points = cleaned(ref.name)
+        if points is None:
+            return ref
+        self._note(ReadIssue(REPLACED, "シート名", name, 0, 0, name, points))
+        return SheetRef(name, ref.state, ref.part)
 
     def close(self) -> None:
         self._parts.close()

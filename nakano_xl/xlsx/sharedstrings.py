@@ -6,7 +6,8 @@ formatted text each with its ``<t>``; Japanese Excel adds the reading of the tex
 in ``<rPh>`` runs inside the same ``<si>``. The text is the ``<t>`` and the runs' ``<t>``
 only: reading every ``<t>`` would glue the furigana onto the text. Inline strings (a cell's
 ``<is>``) and comments hold the same structure and are read by the same rule. Control
-characters come escaped as ``_xHHHH_`` (`decode_escapes`).
+characters come escaped as ``_xHHHH_`` (`text.decode_escapes`); what cannot be written is
+replaced where the texts are used (`worksheet.CellValues`, `notes`).
 
 The table is as large as what was typed (up to the part cap), so it is streamed through expat
 callbacks (`zipguard.GuardedZip.parse_stream`), keeping nothing but the texts, and read only
@@ -15,22 +16,15 @@ when a cell refers to it.
 
 from __future__ import annotations
 
-import re
 from xml.etree import ElementTree as ET
 
 from .package import NS_MAIN, M
+from .text import decode_escapes
 from .zipguard import GuardedZip
 
-_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+__all__ = ["RichText", "decode_escapes", "read_shared_strings", "tree_text"]
 # Element names as expat gives them (namespace, "}", local name).
 X_SI, X_T, X_R = f"{NS_MAIN}}}si", f"{NS_MAIN}}}t", f"{NS_MAIN}}}r"
-
-
-def decode_escapes(text: str) -> str:
-    """Excel writes control characters as ``_xHHHH_`` (and a literal ``_x`` as ``_x005F_x``)."""
-    if "_x" not in text:
-        return text
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 class RichText:

@@ -4,7 +4,8 @@ A cell refers to its style by index into ``<cellXfs>``. Two things are read from
 whether it locks its cells (`worksheet.Sheet.is_locked`), and its number format, so that a
 number or a date is read as the department saw it in the cell (`numfmt`). What else a style
 holds (fonts, fills, borders) is not read. The part is small and parsed as an ElementTree
-tree after the zip guard's scan (`zipguard`).
+tree after the zip guard's scan (`zipguard`). An index past the styles the part holds
+resolves to nothing (`Styles.resolves`): such a cell is read as General and intake reports it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ class Styles:
     locked: frozenset[int]  # style indexes whose cells are locked
     formats: dict[int, str]  # style index → number format code, when not General nor text
     date_styles: frozenset[int]  # style indexes whose format shows a date or time
+    count: int = 1  # styles in <cellXfs>: a cell's style index below it resolves
+
+    def resolves(self, index: int) -> bool:
+        """Whether a cell's style index names a style (0, the default, always does)."""
+        return index == 0 or 0 < index < self.count
 
 
 # A workbook without a styles part: every cell has the default style, locked by default.
@@ -41,8 +47,9 @@ def read_styles(parts: GuardedZip, part: str | None) -> Styles:
     locked: set[int] = set()
     formats: dict[int, str] = {}
     dates: set[int] = set()
-    xfs = root.find(f"{M}cellXfs")
-    for index, xf in enumerate(xfs if xfs is not None else ()):
+    xfs_el = root.find(f"{M}cellXfs")
+    xfs = list(xfs_el) if xfs_el is not None else []
+    for index, xf in enumerate(xfs):
         prot = xf.find(f"{M}protection")
         if prot is None or prot.get("locked", "1") not in ("0", "false"):
             locked.add(index)
@@ -54,4 +61,4 @@ def read_styles(parts: GuardedZip, part: str | None) -> Styles:
             formats[index] = code
             if is_date_format(code):
                 dates.add(index)
-    return Styles(frozenset(locked), formats, frozenset(dates))
+    return Styles(frozenset(locked), formats, frozenset(dates), len(xfs))

@@ -9,7 +9,9 @@ place comes from its reference, else from the cells and rows before it.
 
 A cell is read as the department saw it: a shared string's text, a number or a date shown
 through the cell's number format (`styles`, `numfmt`), a formula's cached value beside the
-formula itself, booleans and errors as Excel shows them.
+formula itself, booleans and errors as Excel shows them. Its text is made representable
+(`text`); what was replaced, a shared string index that is not in the table and a style
+index that names no style are kept in ``Sheet.issues`` for intake to report, never dropped.
 """
 
 from __future__ import annotations
@@ -22,8 +24,18 @@ from typing import NamedTuple
 from .cells import split_a1
 from .numfmt import render, render_general
 from .package import NS_MAIN
-from .sharedstrings import RichText, decode_escapes
+from .sharedstrings import RichText
 from .styles import Styles
+from .text import (
+    NO_STRING,
+    NO_STYLE,
+    REPLACED,
+    UNREPRESENTABLE,
+    ReadIssue,
+    decode_escapes,
+    representable,
+    unrepresentable,
+)
 from .zipguard import GuardedZip, RefusedFile, StopParse
 
 KEEP_OUTSIDE = 50  # outside-the-area cells kept with their text; the rest are counted
@@ -62,6 +74,7 @@ class Sheet:
     locked_styles: frozenset[int] = frozenset()
     outside: list[Cell] = field(default_factory=list)  # first cells with content outside the area
     outside_count: int = 0  # all of them
+    issues: list[ReadIssue] = field(default_factory=list)  # of the cells kept: texts replaced, unresolved
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -77,46 +90,86 @@ class Sheet:
 
 class CellValues:
     """What turns a ``<c>`` into a `Cell`: the shared strings (read the first time a cell
-    refers to them), the number formats, the workbook's date system."""
+    refers to them), the number formats, the workbook's date system.
 
-    __slots__ = ("_load_strings", "_strings", "date1904", "styles")
+    Every text is made representable (`text.representable`); what was replaced, and a shared
+    string that is not in the table, are left in ``pending`` for the sheet to record with the
+    cell (`ReadIssue`).
+    """
+
+    __slots__ = ("_bad", "_load_strings", "_strings", "date1904", "pending", "styles")
 
     def __init__(self, strings: Callable[[], list[str]], styles: Styles, date1904: bool) -> None:
         self._load_strings = strings
         self._strings: list[str] | None = None
+        self._bad: dict[int, str] = {}  # shared string index → the code points replaced in it
         self.styles = styles
         self.date1904 = date1904
+        self.pending: list[tuple[str, str]] = []  # (kind, detail) about the cell just made
+
+    def strings(self) -> list[str]:
+        """The shared strings, each made representable once, when the first cell needs them."""
+        strings = self._strings
+        if strings is None:
+            strings = self._strings = self._load_strings()
+            # One search over the whole table first: a clean table (nearly every one) costs no loop.
+            if UNREPRESENTABLE.search("\n".join(strings)) is None:
+                return strings
+            for index, text in enumerate(strings):
+                points = unrepresentable(text)
+                if points is not None:
+                    strings[index] = representable(text)
+                    self._bad[index] = points
+        return strings
+
+    def text(self, text: str) -> str:
+        if UNREPRESENTABLE.search(text) is None:
+            return text
+        points = unrepresentable(text)
+        if points is None:
+            return text
+        self.pending.append((REPLACED, points))
+        return representable(text)
 
     def cell(self, row: int, col: int, t: str, style: int, v: str | None, formula: str | None,
              inline: str | None) -> Cell | None:
         """A cell from what its element held: type ``t``, the first ``<v>`` and ``<f>`` texts
         (None: none), the text of its ``<is>`` (None: none). None for a cell with nothing in it."""
+        if formula is not None:
+            formula = self.text(formula)
         if t == "inlineStr":
-            return Cell(row, col, inline or "", "text", formula, True, style)
+            return Cell(row, col, self.text(inline or ""), "text", formula, True, style)
         if v is None or (v == "" and t not in ("str", "s")):
             if formula is None:
                 return None  # a styled empty cell
             # openpyxl writes <v/> after a formula it could not compute: no cached value.
             return Cell(row, col, "", "formula-text", formula, False, style)
         if t == "s":
-            strings = self._strings
-            if strings is None:
-                strings = self._strings = self._load_strings()
+            strings = self._strings if self._strings is not None else self.strings()
             try:
-                text = strings[int(v)]
+                index = int(v)
+                if index < 0:
+                    raise IndexError(index)
+                text = strings[index]
             except (ValueError, IndexError):
-                text = ""  # not an index into the table
+                # Not an index into the table: the text is lost, which intake must say.
+                self.pending.append((NO_STRING, self.text(v.strip())))
+                text = ""
+            else:
+                if self._bad and index in self._bad:
+                    self.pending.append((REPLACED, self._bad[index]))
             return Cell(row, col, text, "text", formula, True, style)
         if t in ("str", "e"):
-            return Cell(row, col, decode_escapes(v), "text" if t == "str" else "error", formula, True, style)
+            return Cell(row, col, self.text(decode_escapes(v)), "text" if t == "str" else "error", formula, True,
+                        style)
         if t == "b":
             return Cell(row, col, "TRUE" if v.strip() in ("1", "true") else "FALSE", "bool", formula, True, style)
         if t == "d":  # ISO 8601 date cells (Strict-ish writers); shown as the date part
-            return Cell(row, col, _iso_date_text(v), "date", formula, True, style)
+            return Cell(row, col, self.text(_iso_date_text(v)), "date", formula, True, style)
         try:
             number = float(v)
         except ValueError:
-            return Cell(row, col, v, "text", formula, True, style)
+            return Cell(row, col, self.text(v), "text", formula, True, style)
         code = self.styles.formats.get(style)
         if code is None:
             return Cell(row, col, render_general(number), "number", formula, True, style)
@@ -170,6 +223,7 @@ class _SheetHandler:
         self.beyond = False  # past the column cap: only whether it holds anything counts
         self.t = "n"
         self.style = 0
+        self.s: str | None = None  # the style index as written
         self.children = 0
         self.depth = 0  # elements open inside it
         self.v: str | None = None
@@ -220,10 +274,11 @@ class _SheetHandler:
             raise StopParse
         self.in_cell, self.beyond, self.depth, self.children = True, col > self.col_cap, 0, 0
         self.t = attrs.get("t", "n")
+        s = self.s = attrs.get("s")
         try:
-            self.style = int(attrs.get("s") or 0)
+            self.style = int(s) if s else 0
         except ValueError:
-            self.style = 0
+            self.style = -1  # resolves to no style
         self.v = self.f = self.inline = None
 
     def end(self, name: str) -> None:
@@ -264,16 +319,30 @@ class _SheetHandler:
         if not self.children and self.t != "inlineStr":
             return  # a styled empty cell: no value, no formula (most cells of a blank form)
         row, col = self.row_no, self.col_no
-        cell = self.values.cell(row, col, self.t, self.style, self.v, self.f, self.inline)
+        values = self.values
+        cell = values.cell(row, col, self.t, self.style, self.v, self.f, self.inline)
         if cell is None:
             return
+        style = self.style
+        if style and not 0 < style < values.styles.count:  # `Styles.resolves`, inlined: every cell passes here
+            values.pending.append((NO_STYLE, representable(self.s or "")))
         area = self.area
         if area is None or (row <= area[0] and col <= area[1]):
             sheet.cells[(row, col)] = cell
+            kept = True
         elif cell.text or cell.formula is not None:
             sheet.outside_count += 1
-            if len(sheet.outside) < KEEP_OUTSIDE:
+            kept = len(sheet.outside) < KEEP_OUTSIDE
+            if kept:
                 sheet.outside.append(cell)
+        else:
+            kept = False
+        if values.pending:
+            if kept:  # a cell not kept is in no output: nothing in it needs a word
+                shown = cell.text if cell.text or cell.formula is None else f"={cell.formula}"
+                sheet.issues.extend(ReadIssue(kind, "セル", sheet.name, row, col, shown, detail)
+                                    for kind, detail in values.pending)
+            values.pending.clear()
 
     def data(self, text: str) -> None:
         captured = self.text

@@ -13,6 +13,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .cells import CELL_TEXT_MAX, too_long_for_a_cell
+from .text import representable
 
 
 def new_workbook(created: datetime, *, title: str = "", author: str = "nakano-xl",
@@ -51,8 +52,10 @@ def fit_in_cell(text: str) -> str:
     units as Excel counts, never ending in half a surrogate pair.
 
     xlsxwriter cuts a longer text too, but not every release it accepts counts as Excel does;
-    the report shows the same start of a text whichever is installed.
+    the report shows the same start of a text whichever is installed. What cannot be written
+    (a lone surrogate) is replaced: the last guard before xlsxwriter's UTF-8.
     """
+    text = representable(text)
     if not too_long_for_a_cell(text):
         return text
     return text.encode("utf-16-le")[: 2 * CELL_TEXT_MAX].decode("utf-16-le", errors="ignore")

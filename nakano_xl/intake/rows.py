@@ -39,6 +39,7 @@ from ..xlsx.cells import a1, split_range, too_long_for_a_cell
 from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
+from .caps import unlisted
 from .submission import Submission
 
 # Rows read below the last distributed row, to catch inserted rows and notes under the
@@ -47,6 +48,8 @@ EXTRA_ROWS = 50
 # The cells distribute writes above the header: title, department line, deadline, note.
 TITLE_CELLS = {(TITLE_ROW, 1), (DEPARTMENT_ROW, 1), (DEPARTMENT_ROW, 5), (NOTE_ROW, 1)}
 PREVIEW = 40
+# Columns of the 記入要領 sheet kept whole (distribute writes A and B).
+INSTRUCTION_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -161,10 +164,15 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
     yield from merged_cells(sheet, cols, where)
     yield from read_rows(sheet, cols, r, sub, where)
+    yield from outside_cells(sheet, where)
+
+
+def outside_cells(sheet: Sheet, where: dict[str, Any]) -> Iterator[Finding]:
+    """The typed cells outside the area read: those kept, then the count of the rest (`caps`)."""
     for cell in sheet.outside:
         yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
     if sheet.outside_count > len(sheet.outside):
-        yield finding("cell.outside", value=f"ほかに{sheet.outside_count - len(sheet.outside)}個のセル", **where)
+        yield unlisted("cell.outside", sheet.outside_count - len(sheet.outside), where)
 
 
 def beyond_limits(book: XlsxFile, sheet: Sheet, where: dict[str, Any]) -> Iterator[Finding]:
@@ -381,8 +389,7 @@ def read_kpi_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission,
     for kpi in r.meta.kpi_ids:
         if kpi not in seen:
             yield finding("kpi.missing", name=kpi.split("/", 1)[-1], **where)
-    for cell in sheet.outside:
-        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+    yield from outside_cells(sheet, where)
 
 
 def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[str, Any]) -> Iterator[Finding]:
@@ -391,15 +398,20 @@ def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[
     What distribute writes is the template's text for the sheet (title, deadline, the
     numbered instructions, the legend) with this year's and this department's words; a cell
     whose text is none of them was typed by someone.
+
+    Only the corner distribute writes (with room for inserted rows) is kept whole; typed
+    cells beyond it are counted, the first few kept, as on the answer sheet: a sheet typed
+    full costs no more memory than a blank one.
     """
     literal, patterns = instruction_patterns(r)
-    sheet = book.read_sheet(ref)
+    spec = r.template.input
+    lines = [*spec["instructions"], *spec.get("reference_instructions", ()), *spec.get("kpi_instructions", ())]
+    sheet = book.read_sheet(ref, area=(len(lines) + len(r.template.marks) + EXTRA_ROWS, INSTRUCTION_COLUMNS))
     yield from beyond_limits(book, sheet, where)
     for (row, col), cell in sorted(sheet.cells.items()):
         if typed(cell) and cell.text not in literal and not any(p.fullmatch(cell.text) for p in patterns):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
-    for cell in sheet.outside:
-        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+    yield from outside_cells(sheet, where)
 
 
 def instruction_patterns(r: Reading) -> tuple[set[str], list[re.Pattern[str]]]:

@@ -24,7 +24,6 @@ from click.testing import CliRunner
 from nakano_xl.cli import cli
 from nakano_xl.findings import exit_code
 from nakano_xl.intake.caps import CAP
-from nakano_xl.xlsx.reader import XlsxFile
 
 from .intake_kit import (
     GOOD,
@@ -380,11 +379,15 @@ def test_the_memory_limit_is_in_force():
     assert done.returncode != 0 and "MemoryError" in done.stderr
 
 
-def test_cli_exit_status_with_a_flood(tmp_path):
+def test_cli_exit_status_with_a_flood_and_with_a_refused_part(tmp_path):
     ws, _, files = returned(tmp_path)
     instructions_flood(files[VICTIM], 200, 10)
     got = CliRunner().invoke(cli, ["consolidate", "-q", "-w", str(ws.root), "-j", "1"])
-    assert got.exit_code == 0, got.output
-    with XlsxFile(files[VICTIM]) as book:
-        assert book.sheet(INSTRUCTIONS) is not None
-    assert set(GOOD) == {"戸籍住民課", "情報システム課", "税務課", "職員課"}
+    assert got.exit_code == 0, got.output  # warnings only
+    findings = json.loads(ws.findings_path().read_text("utf-8"))
+    assert len([f for f in findings if f["code"] == "cell.outside"]) == CAP + 1
+    assert_landed(ws)
+    rewrite_zip(files["職員課"], lambda n, d: d, add={"docProps/custom.xml": CORE_DOCTYPE.format(enc="utf-16").encode("utf-16")})
+    got = CliRunner().invoke(cli, ["consolidate", "-q", "-w", str(ws.root), "-j", "1"])
+    assert got.exit_code == 1, got.output
+    assert_landed(ws, [d for d in GOOD if d != "職員課"])

@@ -117,13 +117,17 @@ def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRe
     for other in book.sheets:
         if other is meta_ref:
             continue
-        for at, author, text in book.comments(other):
+        notes = book.comments(other)
+        where = {**r.where, "sheet": other.name}
+        for at, author, text in notes.kept:
             if author and author == ours.get("comment_author"):
                 continue  # the coordinator's own notes on a feedback copy (差し戻し)
-            yield finding("cell.comment", sheet=other.name, cell=at or None, value=preview(text), **r.where)
+            yield finding("cell.comment", cell=at or None, value=preview(text), **where)
+        if notes.count > len(notes.kept):
+            yield unlisted("cell.comment", notes.count - len(notes.kept), where)
         texts = book.drawing_texts(other)
-        if texts:
-            yield finding("sheet.drawing_text", sheet=other.name, value=preview(" / ".join(texts)), **r.where)
+        if texts.kept:
+            yield finding("sheet.drawing_text", value=preview(" / ".join(texts.kept)), **where)
 
 
 def find_answer_sheet(book: XlsxFile, r: Reading, meta_ref: SheetRef | None) -> tuple[SheetRef | None, bool]:

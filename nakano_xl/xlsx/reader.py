@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Self
 
 from ..errors import NakanoError
-from .notes import comments, drawing_texts
+from .notes import Notes, comments, drawing_texts
 from .package import SheetRef, read_package
 from .sharedstrings import read_shared_strings
 from .styles import read_styles
@@ -134,12 +134,12 @@ class XlsxFile:
             self.rows_read += sheet.rows_read
         return sheet
 
-    def comments(self, ref: SheetRef) -> list[tuple[str, str, str]]:
-        """(A1, author, text) of every note on a sheet."""
+    def comments(self, ref: SheetRef) -> Notes:
+        """(A1, author, text) of the notes on a sheet: the first ones (``kept``), and ``count``."""
         return comments(self._parts, ref.part)
 
-    def drawing_texts(self, ref: SheetRef) -> list[str]:
-        """Texts of the text boxes and shapes drawn on a sheet."""
+    def drawing_texts(self, ref: SheetRef) -> Notes:
+        """Texts of the text boxes and shapes drawn on a sheet: the first ones (``kept``), and ``count``."""
         return drawing_texts(self._parts, ref.part)
 
     def close(self) -> None:

@@ -16,9 +16,8 @@ when a cell refers to it.
 from __future__ import annotations
 
 import re
-from xml.etree import ElementTree as ET
 
-from .package import NS_MAIN, M
+from .package import NS_MAIN
 from .zipguard import GuardedZip
 
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -108,15 +107,3 @@ def read_shared_strings(parts: GuardedZip, part: str | None) -> list[str]:
         parts.parse_stream(part, _StringsHandler(out), "共有文字列を解析できません")
     return out
 
-
-def tree_text(el: ET.Element) -> str:
-    """The text of a string element parsed as a tree (a comment's ``<text>``), by the same rule
-    as `RichText`: ``t`` and ``r/t``, not ``rPh``."""
-    parts: list[str] = []
-    for child in el:
-        tag = child.tag
-        if tag == f"{M}t":
-            parts.append(child.text or "")
-        elif tag == f"{M}r":
-            parts.append(child.findtext(f"{M}t") or "")
-    return decode_escapes("".join(parts))

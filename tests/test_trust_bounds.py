@@ -10,9 +10,11 @@ subprocess under an address-space limit.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -36,6 +38,7 @@ from .intake_kit import (
     returned,
     rewrite_zip,
     run,
+    set_saved_at,
 )
 
 VICTIM = "情報システム課"
@@ -123,6 +126,27 @@ def add_comments(path: Path, sheet: str, count: int, first_row: int = 100) -> No
         add[rels] = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns='
                      f'"http://schemas.openxmlformats.org/package/2006/relationships">{relation}</Relationships>').encode()
     rewrite_zip(path, change, add=add)
+
+
+def shared_strings_flood(path: Path, count: int) -> None:
+    """A shared strings table of ``count`` distinct texts (~22 bytes each), one of them used."""
+    texts = "".join(f"<si><t>{k * 7919 % 1_000_003}</t></si>" for k in range(count))
+    table = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+             f'2006/main">{texts}</sst>').encode()
+    relation = f'<Relationship Id="rIdS9" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/>'
+
+    def change(name: str, data: bytes) -> bytes | None:
+        if name == "xl/sharedStrings.xml":
+            return None
+        if name == "xl/_rels/workbook.xml.rels":
+            text = re.sub(r'<Relationship [^>]*sharedStrings"[^>]*/>', "", data.decode())
+            return text.replace("</Relationships>", relation + "</Relationships>").encode()
+        return data
+
+    rewrite_zip(path, change, add={"xl/sharedStrings.xml": table})
+    flood_sheet(path, INSTRUCTIONS, 200, 1, 1, 1)
+    edit_part(path, part_of(path, INSTRUCTIONS),
+              lambda t: t.replace('<c r="A200"><v>7</v></c>', f'<c r="A200" t="s"><v>{count - 1}</v></c>'))
 
 
 def instructions_flood(path: Path, rows: int = 9_800, cols: int = 64) -> int:
@@ -300,8 +324,6 @@ def test_an_unknown_encoding_or_ebcdic_is_refused_and_utf16_without_doctype_is_r
 # -- saved by other programs: still read ----------------------------------------------------
 
 def test_returns_saved_by_ssconvert_are_still_read(tmp_path):
-    import shutil
-
     if shutil.which("ssconvert") is None:
         pytest.skip("ssconvert (gnumeric) is not installed")
     ws, _, files = returned(tmp_path)
@@ -358,6 +380,13 @@ def test_consolidate_of_floods_stays_within_a_memory_limit(tmp_path):
     flood_sheet(path, ANSWER_SHEET, 100, 9_800, 12, 50)  # outside the table on the answer sheet
     add_comments(path, ANSWER_SHEET, 120_000)
     add_sheet(path, "下書き", typed_rows(1, 9_000, 1, 60))
+    # An older copy of a good return, whose shared strings fill the part limit (~100 MB).
+    older = ws.inbox / "戸籍住民課_古い.xlsx"
+    shutil.copy(files["戸籍住民課"], older)
+    with zipfile.ZipFile(older) as z:
+        saved = re.search(r"<dcterms:modified[^>]*>([^<]+)<", z.read("docProps/core.xml").decode()).group(1)
+    set_saved_at(older, (dt.datetime.fromisoformat(saved) - dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z"))
+    shared_strings_flood(older, 4_400_000)
     done = consolidate_limited(ws.root)
     assert done.returncode in (0, 1), done.stderr[-2000:]  # findings, never a crash
     assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr
@@ -366,6 +395,8 @@ def test_consolidate_of_floods_stays_within_a_memory_limit(tmp_path):
         mine = [f for f in findings if f["file"] == file and f["code"] == "cell.outside"]
         assert len(mine) == CAP + 1, (file, len(mine))
     assert len(findings) < 300
+    [superseded] = [f for f in findings if f["file"] == older.name]
+    assert superseded["code"] == "submission.superseded"
     assert_landed(ws)
 
 

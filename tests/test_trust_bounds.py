@@ -162,7 +162,7 @@ def outside_findings(result, file: str = FILE):
 
 
 def summary_count(found) -> int:
-    [more] = [f for f in found if f.cell is None]
+    [more] = [f for f in found if f.cell is None and "ほかに" in f.message]
     m = re.search(r"ほかに([\d,]+)個", more.message)
     assert m, more.message
     return int(m.group(1).replace(",", ""))
@@ -199,6 +199,25 @@ def test_cells_outside_the_table_and_notes_and_an_extra_sheet_are_each_capped(tm
     assert first.cell == "J100" and first.sheet == ANSWER_SHEET
     [extra] = [f for f in result.findings if f.code == "sheet.extra"]
     assert extra.sheet == "メモ" and "30個" in extra.message
+    assert_landed(ws)
+
+
+def test_merges_are_capped_per_severity_with_the_worst_in_the_count(tmp_path):
+    ws, _, files = returned(tmp_path)
+    # 25 merges right of the table (warnings), then 23 over the answer column C (errors).
+    merges = [f"K{r}:L{r}" for r in range(10, 35)] + [f"C{r}:C{r + 1}" for r in range(40, 86, 2)]
+    xml = f'<mergeCells count="{len(merges)}">' + "".join(f'<mergeCell ref="{m}"/>' for m in merges) + "</mergeCells>"
+    edit_part(files[VICTIM], part_of(files[VICTIM], ANSWER_SHEET),
+              lambda t: re.sub(r"<mergeCells.*?</mergeCells>", "", t, flags=re.DOTALL).replace("</sheetData>", "</sheetData>" + xml, 1))
+    result = run(ws)
+    merged = [f for f in result.findings if f.code == "cell.merged"]
+    listed = [f for f in merged if f.value]
+    # An error is never hidden behind warnings of its code: each severity is listed CAP times.
+    assert [f.severity.name for f in listed].count("WARNING") == CAP
+    assert sorted(f.cell for f in listed if f.severity.name == "ERROR") == sorted(f"C{r}" for r in range(40, 80, 2))
+    [more] = [f for f in merged if not f.value]
+    assert summary_count(merged) == 5 + 3 and more.severity.name == "ERROR" and more.sheet == ANSWER_SHEET
+    assert exit_code(result.findings) == 1
     assert_landed(ws)
 
 

@@ -5,7 +5,8 @@ every one counts: `check`, the letters and 提出状況 count each row. Findings
 outside them — cells outside the table or on the 記入要領 sheet, notes, text boxes, extra
 sheets, merges, external links — are bounded only by what the sender typed: a sheet of
 640,000 typed cells made as many findings, gigabytes of them. So each such code is listed
-`CAP` times per file, then one finding of the same code says how many more there are.
+`CAP` times per file (and severity: an error is never hidden behind warnings of its code),
+then one finding of the same code says how many more there are.
 
 The readers keep at most `KEEP_OUTSIDE` such cells per sheet and count the rest; they say so
 with an `Unlisted` finding, which the cap folds into its "and N more" count.
@@ -52,18 +53,19 @@ def unlisted(code: str, count: int, where: dict[str, Any]) -> Unlisted:
 def cap(findings: Iterable[Finding], limit: int = CAP) -> Iterator[Finding]:
     """``findings`` of one file, each capped code listed at most ``limit`` times, then one
     finding of that code with the count of the rest (lazy: what is not listed is never kept)."""
-    listed: dict[str, int] = {}
+    listed: dict[tuple[str, Severity], int] = {}  # per severity: errors are listed after any warnings
     more: dict[str, int] = {}
     worst: dict[str, Severity] = {}
     first: dict[str, Finding] = {}
+    sheets: dict[str, set[str | None]] = {}
     for f in findings:
         if f.code not in CAPPED:
             yield f
             continue
         if isinstance(f, Unlisted):
             n = f.count
-        elif listed.get(f.code, 0) < limit:
-            listed[f.code] = listed.get(f.code, 0) + 1
+        elif listed.get((f.code, f.severity), 0) < limit:
+            listed[f.code, f.severity] = listed.get((f.code, f.severity), 0) + 1
             yield f
             continue
         else:
@@ -73,10 +75,12 @@ def cap(findings: Iterable[Finding], limit: int = CAP) -> Iterator[Finding]:
         more[f.code] = more.get(f.code, 0) + n
         worst[f.code] = max(worst.get(f.code, f.severity), f.severity)
         first.setdefault(f.code, f)
+        sheets.setdefault(f.code, set()).add(f.sheet)
     for code, n in more.items():
         f = first[code]
         yield Finding(code, worst[code],
                       f"{CAPPED[code]}が、ほかに{n:,}個あります（同じ種類の指摘は1ファイルにつき{limit}個まで"
                       "個別に示し、残りは数だけを示しています）。扱いは上の指摘と同じです。",
-                      f.file, None, None, None, f.department, None)
+                      f.file, next(iter(sheets[code])) if len(sheets[code]) == 1 else None, None, None,
+                      f.department, None)
 

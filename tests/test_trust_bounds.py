@@ -325,9 +325,11 @@ def test_a_doctype_in_another_encoding_is_refused_in_any_part(tmp_path, part, en
     assert_landed(ws, others_than(VICTIM))
 
 
-def test_an_unknown_encoding_or_ebcdic_is_refused_and_utf16_without_doctype_is_read(tmp_path):
+@pytest.mark.parametrize("encoding", ["x-nope", "zlib", "rot13"])
+def test_an_unknown_encoding_or_ebcdic_is_refused_and_utf16_without_doctype_is_read(tmp_path, encoding):
     ws, _, files = returned(tmp_path)
-    rewrite_zip(files[VICTIM], lambda n, d: d, add={"customXml/item1.xml": b'<?xml version="1.0" encoding="x-nope"?><a/>'})
+    declared = f'<?xml version="1.0" encoding="{encoding}"?><a/>'.encode()
+    rewrite_zip(files[VICTIM], lambda n, d: d, add={"customXml/item1.xml": declared})
     ebcdic = "職員課"
     rewrite_zip(files[ebcdic], lambda n, d: d, add={"customXml/item1.xml": '<?xml version="1.0"?><a/>'.encode("cp037")})
     fine = "税務課"  # a harmless UTF-16 custom part, as some document servers write: read

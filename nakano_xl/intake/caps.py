@@ -3,8 +3,8 @@
 Findings about answer rows are bounded by the plan (a department answers its own items) and
 every one counts: `check`, the letters and 提出状況 count each row. Findings about what lies
 outside them — cells outside the table or on the 記入要領 sheet, notes, text boxes, extra
-sheets, merges, external links — are bounded only by what the sender typed: a sheet of
-640,000 typed cells made as many findings, gigabytes of them. So each such code is listed
+sheets, merges, external links — are bounded only by what the sender typed: a sheet typed
+full (640,000 cells) would make as many findings, gigabytes of them. So each such code is listed
 `CAP` times per file (and severity: an error is never hidden behind warnings of its code),
 then one finding of the same code says how many more there are.
 
@@ -20,9 +20,9 @@ from typing import Any
 
 from ..findings import CATALOGUE, Finding, Severity
 
-# Listed findings of one capped code per file. Twenty is more than any real return has of
-# one kind (the demo's worst has three notes) and what a person reads before the point is
-# made; the rest are one count.
+# Listed findings of one capped code (and severity) per file. Twenty is more than a real
+# return has of one kind, and what a person reads before the point is made; the rest are
+# one count.
 CAP = 20
 
 # Findings about what lies outside the answer rows, and what each counts, for the summary.

@@ -123,6 +123,7 @@ def xml_encoding(head: bytes) -> str | None:
         return None
     name = m.group(1).decode("ascii")
     try:
+        "<".encode(name)  # a text encoding: not a codec such as "zlib" or "rot13", which str.encode refuses
         return codecs.lookup(name).name
     except LookupError:
         raise RefusedFile("file.unsafe_xml", f"XMLの文字コード「{name}」を解釈できません") from None

@@ -26,6 +26,7 @@ from ..workers import pmap
 from ..workspace import Workspace
 from ..xlsx.reader import XlsxFile, require_safe_xml
 from ..xlsx.zipguard import Limits, RefusedFile
+from .caps import cap
 from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
 from .open import open_workbook
 from .rows import Reading, read_workbook
@@ -132,7 +133,8 @@ def _read_book(book: XlsxFile, rel: str, ws: Workspace | None,
             return None, [standalone]
         reading, first = standalone, [unverified(meta, rel)]
     sub = Submission(rel, meta.department, meta, read_saved_at(book))
-    return sub, first + list(read_workbook(book, reading, sub, meta_ref))
+    # Findings beyond the answer rows are capped as they are made: a flood is never held.
+    return sub, first + list(cap(read_workbook(book, reading, sub, meta_ref)))
 
 
 def workspace_reading(ws: Workspace, meta: Metadata, rel: str, facts: Facts) -> tuple[Reading, list[Finding]]:

@@ -40,6 +40,7 @@ from ..xlsx.cells import a1, split_range, too_long_for_a_cell
 from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
+from .caps import unlisted
 from .identify import judge_saved_at
 from .match import identifying_keys, match_rows, plan_text, same_text
 from .readissues import answer_cells, issue_findings
@@ -51,6 +52,8 @@ EXTRA_ROWS = 50
 # The cells distribute writes above the header: title, department line, deadline, note.
 TITLE_CELLS = {(TITLE_ROW, 1), (DEPARTMENT_ROW, 1), (DEPARTMENT_ROW, 5), (NOTE_ROW, 1)}
 PREVIEW = 40
+# Columns of the 記入要領 sheet kept whole (distribute writes A and B).
+INSTRUCTION_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,17 @@ def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRe
     for other in book.sheets:
         if other is meta_ref:
             continue
-        for at, author, text in book.comments(other):
+        notes = book.comments(other)
+        where = {**r.where, "sheet": other.name}
+        for at, author, text in notes.kept:
             if author and author == ours.get("comment_author"):
                 continue  # the coordinator's own notes on a feedback copy (差し戻し)
-            yield finding("cell.comment", sheet=other.name, cell=at or None, value=preview(text), **r.where)
+            yield finding("cell.comment", cell=at or None, value=preview(text), **where)
+        if notes.count > len(notes.kept):
+            yield unlisted("cell.comment", notes.count - len(notes.kept), where)
         texts = book.drawing_texts(other)
-        if texts:
-            yield finding("sheet.drawing_text", sheet=other.name, value=preview(" / ".join(texts)), **r.where)
+        if texts.kept:
+            yield finding("sheet.drawing_text", value=preview(" / ".join(texts.kept)), **where)
     yield from issue_findings(book, r.where)  # what the reader replaced or could not resolve, elsewhere
 
 
@@ -170,10 +177,15 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
     yield from merged_cells(sheet, cols, where)
     yield from read_rows(sheet, cols, r, sub, where)
     yield from issue_findings(book, r.where, sheet=ref.name, item_of=answer_cells(sheet, cols, r.assigned))
+    yield from outside_cells(sheet, where)
+
+
+def outside_cells(sheet: Sheet, where: dict[str, Any]) -> Iterator[Finding]:
+    """The typed cells outside the area read: those kept, then the count of the rest (`caps`)."""
     for cell in sheet.outside:
         yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
     if sheet.outside_count > len(sheet.outside):
-        yield finding("cell.outside", value=f"ほかに{sheet.outside_count - len(sheet.outside)}個のセル", **where)
+        yield unlisted("cell.outside", sheet.outside_count - len(sheet.outside), where)
 
 
 def beyond_limits(book: XlsxFile, sheet: Sheet, where: dict[str, Any]) -> Iterator[Finding]:
@@ -389,8 +401,7 @@ def read_kpi_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission,
     for kpi in r.meta.kpi_ids:
         if kpi not in seen:
             yield finding("kpi.missing", name=kpi.split("/", 1)[-1], **where)
-    for cell in sheet.outside:
-        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+    yield from outside_cells(sheet, where)
 
 
 def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[str, Any]) -> Iterator[Finding]:
@@ -399,15 +410,20 @@ def compare_instructions(book: XlsxFile, ref: SheetRef, r: Reading, where: dict[
     What distribute writes is the template's text for the sheet (title, deadline, the
     numbered instructions, the legend) with this year's and this department's words; a cell
     whose text is none of them was typed by someone.
+
+    Only the corner distribute writes (with room for inserted rows) is kept whole; typed
+    cells beyond it are counted, the first few kept, as on the answer sheet: a sheet typed
+    full costs no more memory than a blank one.
     """
     literal, patterns = instruction_patterns(r)
-    sheet = book.read_sheet(ref)
+    spec = r.template.input
+    lines = [*spec["instructions"], *spec.get("reference_instructions", ()), *spec.get("kpi_instructions", ())]
+    sheet = book.read_sheet(ref, area=(len(lines) + len(r.template.marks) + EXTRA_ROWS, INSTRUCTION_COLUMNS))
     yield from beyond_limits(book, sheet, where)
     for (row, col), cell in sorted(sheet.cells.items()):
         if typed(cell) and cell.text not in literal and not any(p.fullmatch(cell.text) for p in patterns):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
-    for cell in sheet.outside:
-        yield finding("cell.outside", cell=a1(cell.row, cell.col), value=preview(shown(cell)), **where)
+    yield from outside_cells(sheet, where)
 
 
 def instruction_patterns(r: Reading) -> tuple[set[str], list[re.Pattern[str]]]:

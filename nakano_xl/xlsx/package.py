@@ -7,7 +7,8 @@ from these parts only, never guessed from part names, as a spreadsheet program d
 Refused here, from what the parts declare: a macro-enabled workbook (its content types), a
 Strict Open XML workbook (its namespace: a department is asked to save a plain .xlsx), and a
 ``workbook.xml`` that is not a workbook. These parts are small and parsed as ElementTree
-trees after the zip guard's scan (`zipguard`). External links are listed so intake can
+trees after the zip guard's scan (`zipguard`). Two sheets over one part are refused: the
+part would be read once per sheet. External links are listed so intake can
 report them; nothing they point to is opened.
 """
 
@@ -58,10 +59,17 @@ def read_package(parts: GuardedZip) -> Package:
     rels = relationships(parts, "xl/workbook.xml")
     sheets: list[SheetRef] = []
     sheets_el = book.find(f"{M}sheets")
+    owner: dict[str, str] = {}  # sheet part (lower case) → the first sheet naming it
     for el in sheets_el if sheets_el is not None else ():
         target = rels.get(el.get(f"{{{NS_REL}}}id", ""), ("", ""))[1]
         if not target or target.startswith(EXTERNAL):
             continue
+        # No spreadsheet program writes two sheets over one part; read twice, one part would
+        # cost its reading as many times as it is named.
+        first = owner.setdefault(target.lower(), el.get("name", ""))
+        if len(owner) < len(sheets) + 1:
+            raise RefusedFile("file.bomb", f"シート「{el.get('name', '')}」と「{first}」が同じシート本体（{target}）を"
+                                           "指しています")
         sheets.append(SheetRef(el.get("name", ""), el.get("state", "visible"), target))
     return Package(
         sheets=sheets,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Self
 
 from ..errors import NakanoError
-from .notes import comments, drawing_texts
+from .notes import Notes, comments, drawing_texts
 from .package import SheetRef, read_package
 from .sharedstrings import read_shared_strings
 from .styles import read_styles
@@ -152,18 +152,22 @@ class XlsxFile:
             self._note(issue)
         return sheet
 
-    def comments(self, ref: SheetRef) -> list[tuple[str, str, str]]:
-        """(A1, author, text) of every note on a sheet."""
-        out = []
-        for at, author, text in comments(self._parts, ref.part):
+    def comments(self, ref: SheetRef) -> Notes:
+        """(A1, author, text) of the notes on a sheet: the first ones (``kept``), and ``count``."""
+        notes = comments(self._parts, ref.part)
+        kept = []
+        for at, author, text in notes.kept:
             at = self._clean(at, "コメントのセル", ref.name)
             author = self._clean(author, "コメントの作成者", ref.name, at)
-            out.append((at, author, self._clean(text, "コメント", ref.name, at)))
-        return out
+            kept.append((at, author, self._clean(text, "コメント", ref.name, at)))
+        notes.kept = kept
+        return notes
 
-    def drawing_texts(self, ref: SheetRef) -> list[str]:
-        """Texts of the text boxes and shapes drawn on a sheet."""
-        return [self._clean(text, "図形の文字", ref.name) for text in drawing_texts(self._parts, ref.part)]
+    def drawing_texts(self, ref: SheetRef) -> Notes:
+        """Texts of the text boxes and shapes drawn on a sheet: the first ones (``kept``), and ``count``."""
+        notes = drawing_texts(self._parts, ref.part)
+        notes.kept = [self._clean(text, "図形の文字", ref.name) for text in notes.kept]
+        return notes
 
     def take_issues(self, sheet: str | None = None) -> list[ReadIssue]:
         """The issues kept so far (only those of ``sheet``, when given), no longer kept."""

@@ -16,13 +16,11 @@ when a cell refers to it.
 
 from __future__ import annotations
 
-from xml.etree import ElementTree as ET
-
-from .package import NS_MAIN, M
+from .package import NS_MAIN
 from .text import decode_escapes
 from .zipguard import GuardedZip
 
-__all__ = ["RichText", "decode_escapes", "read_shared_strings", "tree_text"]
+__all__ = ["RichText", "decode_escapes", "read_shared_strings"]
 # Element names as expat gives them (namespace, "}", local name).
 X_SI, X_T, X_R = f"{NS_MAIN}}}si", f"{NS_MAIN}}}t", f"{NS_MAIN}}}r"
 
@@ -102,15 +100,3 @@ def read_shared_strings(parts: GuardedZip, part: str | None) -> list[str]:
         parts.parse_stream(part, _StringsHandler(out), "共有文字列を解析できません")
     return out
 
-
-def tree_text(el: ET.Element) -> str:
-    """The text of a string element parsed as a tree (a comment's ``<text>``), by the same rule
-    as `RichText`: ``t`` and ``r/t``, not ``rPh``."""
-    parts: list[str] = []
-    for child in el:
-        tag = child.tag
-        if tag == f"{M}t":
-            parts.append(child.text or "")
-        elif tag == f"{M}r":
-            parts.append(child.findtext(f"{M}t") or "")
-    return decode_escapes("".join(parts))

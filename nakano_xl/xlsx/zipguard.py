@@ -9,9 +9,13 @@ names as well: macros, and packages that are not workbooks (OpenDocument, Word, 
 Every part is then inflated once, in chunks, never past its declared size nor the caps, and
 scanned for ``<!DOCTYPE``/``<!ENTITY`` as it is inflated, across chunk boundaries, before any
 parser sees it. No DTD means no entity to expand and nothing external to fetch: what
-defusedxml would refuse, for the cost of a scan of the bytes. Since the scan reads bytes, an
-XML part must be UTF-8 (UTF-16 would hide a DOCTYPE from it). What this first pass inflated
-is kept, up to `CACHE_BYTES` a file, so reading a part afterwards does not inflate it again.
+defusedxml would refuse, for the cost of a scan of the bytes. A part in another encoding
+than UTF-8 (a UTF-16 byte order mark or its NUL pattern, an ``encoding=`` declaration) is
+decoded by that encoding as it is inflated and the text scanned as well, so UTF-16 or UTF-7
+hides no DOCTYPE; an encoding no codec knows, or EBCDIC, is refused. What this first pass
+inflated is kept, up to `CACHE_BYTES` a file, so reading a part afterwards does not inflate
+it again; every byte handed out counts against ``max_inflated_bytes`` all the same, kept or
+inflated again, so a part read many times costs as much as many parts.
 
 Parts reach a parser only through `GuardedZip.parse_small` (ElementTree's C parser, for the
 small parts) and `GuardedZip.parse_stream` (expat callbacks, for sheets and shared strings,
@@ -20,6 +24,7 @@ expat told not to read parameter entities besides).
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 import struct
@@ -37,8 +42,13 @@ CHUNK = 64 * 1024
 # second time (a department's file inflates to ~100 KB; larger parts are inflated again).
 CACHE_BYTES = 16_000_000
 
+# Parts parsed whole into a tree (`GuardedZip.parse_small`): the package's own small parts. A
+# tree costs ~10 times its bytes; larger parts are refused rather than parsed.
+SMALL_PART_BYTES = 16_000_000
+
 _UNSAFE_XML = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_UNSAFE_TEXT = re.compile(r"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 # What zipfile and zlib raise on a damaged zip: all of it means the file is corrupt.
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
                NotImplementedError, RuntimeError, zlib.error, struct.error)
@@ -111,6 +121,43 @@ class Handler(Protocol):
     def data(self, text: str) -> None: ...
 
 
+def xml_encoding(head: bytes) -> str | None:
+    """The codec a part's text is in, when it is not UTF-8 and its bytes alone cannot be scanned.
+
+    From the byte order mark, else the pattern of NULs around the first ``<`` (XML 1.0,
+    appendix F), else the ``encoding=`` declaration. None for UTF-8 — and for a part that is
+    not XML at all (a printer's settings), whose bytes are scanned as they are. Raises
+    `RefusedFile` for an encoding no codec here knows, and for EBCDIC.
+    """
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    four = head[:4]
+    if len(four) == 4:
+        if four[:3] == b"\x00\x00\x00" and four[3]:
+            return "utf-32-be"
+        if four[0] and four[1:] == b"\x00\x00\x00":
+            return "utf-32-le"
+        if four[0] == 0 and four[1] and four[2] == 0:
+            return "utf-16-be"
+        if four[0] and four[1] == 0 and four[2] and four[3] == 0:
+            return "utf-16-le"
+        if four == b"\x4c\x6f\xa7\x94":  # "<?xm" in EBCDIC
+            raise RefusedFile("file.unsafe_xml", "EBCDICで書かれたXMLの部品があります")
+    m = _XML_ENCODING.match(head[:400])
+    if m is None or m.group(1).lower() in (b"utf-8", b"utf8"):
+        return None
+    name = m.group(1).decode("ascii")
+    try:
+        "<".encode(name)  # a text encoding: not a codec such as "zlib" or "rot13", which str.encode refuses
+        return codecs.lookup(name).name
+    except LookupError:
+        raise RefusedFile("file.unsafe_xml", f"XMLの文字コード「{name}」を解釈できません") from None
+
+
 def _entry_count_from_end(path: Path) -> int | None:
     """The entry count from the zip's end record (zip64 too), before any directory is parsed."""
     size = path.stat().st_size
@@ -140,6 +187,7 @@ class GuardedZip:
         self.path = path
         self.limits = limits
         self.inflated = 0
+        self.served = 0  # bytes handed out from what the scan kept (not inflated again)
         self._parts: dict[str, bytes] = {}  # zip name → the part as the scan inflated it
         size = path.stat().st_size
         if size > limits.max_file_bytes:
@@ -218,34 +266,51 @@ class GuardedZip:
         return name.lower() in self._names
 
     def stream(self, name: str) -> Iterator[bytes]:
-        """Inflate one part in chunks: never past its declared size nor the limits, never a DOCTYPE."""
+        """Inflate one part in chunks: never past its declared size nor the limits, never a DOCTYPE.
+
+        Every byte handed out counts against ``max_inflated_bytes``, from what the scan kept
+        or inflated again: a part referred to many times costs each time.
+        """
         real = self._names.get(name.lower())
         if real is None:
             raise KeyError(name)
         cached = self._parts.get(real)
         if cached is not None:  # inflated and scanned once already, under the same limits
             for at in range(0, len(cached), CHUNK):
-                yield cached[at:at + CHUNK] if len(cached) > CHUNK else cached
+                chunk = cached[at:at + CHUNK] if len(cached) > CHUNK else cached
+                self.served += len(chunk)
+                self._check_total()
+                yield chunk
             return
         info = self._zip.getinfo(real)
         cap = min(info.file_size, self.limits.max_part_bytes)
         done = 0
         tail = b""
+        decoder: codecs.IncrementalDecoder | None = None
+        text_tail = ""
         try:
             with self._zip.open(info) as f:
                 while True:
                     chunk = f.read(CHUNK)
                     if not chunk:
                         break
+                    if not done:
+                        codec = xml_encoding(chunk)
+                        if codec is not None:
+                            decoder = codecs.getincrementaldecoder(codec)(errors="replace")
                     done += len(chunk)
                     self.inflated += len(chunk)
                     if done > cap:
                         raise RefusedFile("file.bomb", f"zipの項目 {name} が申告より大きく展開されます")
-                    if self.inflated > self.limits.max_inflated_bytes:
-                        raise RefusedFile("file.bomb", f"展開後の合計サイズが上限（{self.limits.max_inflated_bytes:,}バイト）を超えました")
+                    self._check_total()
                     # The end of the last chunk goes with this one: a DOCTYPE cut in two is still seen.
                     window = tail + chunk
-                    if _UNSAFE_XML.search(window):
+                    unsafe = _UNSAFE_XML.search(window) is not None
+                    if decoder is not None:
+                        text = text_tail + decoder.decode(chunk)
+                        unsafe = unsafe or _UNSAFE_TEXT.search(text) is not None
+                        text_tail = text[-16:]
+                    if unsafe:
                         raise RefusedFile("file.unsafe_xml",
                                           f"{name} にDOCTYPE宣言があります（XML爆弾などの危険があるため読みません）")
                     tail = window[-16:]
@@ -254,6 +319,10 @@ class GuardedZip:
             raise
         except _ZIP_ERRORS as e:
             raise RefusedFile("file.corrupt", f"zipの項目 {name} を展開できません（{e}）") from None
+
+    def _check_total(self) -> None:
+        if self.inflated + self.served > self.limits.max_inflated_bytes:
+            raise RefusedFile("file.bomb", f"展開後の合計サイズが上限（{self.limits.max_inflated_bytes:,}バイト）を超えました")
 
     def read_part(self, name: str) -> bytes:
         """One part, whole (small parts only: the caps above still apply)."""
@@ -281,7 +350,7 @@ class GuardedZip:
         for chunk in self.stream(name):
             if first:
                 first = False
-                m = _XML_ENCODING.match(chunk[:200])
+                m = _XML_ENCODING.match(chunk[:400].removeprefix(b"\xef\xbb\xbf"))
                 start = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:2]
                 if chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or (m and m.group(1).lower() not in (b"utf-8", b"utf8")) \
                         or (start[:1] == b"<" and start[1:2] == b"\x00") or start[:1] not in (b"<", b""):
@@ -291,6 +360,11 @@ class GuardedZip:
     def parse_small(self, name: str) -> ET.Element:
         """A small part as a tree: ElementTree's C parser, on bytes `stream` has scanned (no
         DOCTYPE, hence no entity) and `xml_chunks` has found UTF-8."""
+        real = self._names.get(name.lower())
+        size = self._zip.getinfo(real).file_size if real is not None else 0
+        if size > SMALL_PART_BYTES:
+            raise RefusedFile("file.bomb", f"zipの項目 {name} が大きすぎます（展開後{size:,}バイト、"
+                                           f"この部品の上限{SMALL_PART_BYTES:,}バイト）")
         data = b"".join(self.xml_chunks(name))
         try:
             return ET.fromstring(data)

@@ -21,6 +21,7 @@ from ..xlsx.cells import a1
 from ..xlsx.reader import XlsxFile
 from ..xlsx.text import NO_STRING, NO_STYLE, REPLACED, ReadIssue
 from ..xlsx.worksheet import Sheet
+from .caps import unlisted
 
 PREVIEW = 40
 ItemOf = Callable[[int, int], tuple[str | None, bool]]  # (row, col) → (item id, an answer cell?)
@@ -47,13 +48,9 @@ def issue_findings(book: XlsxFile, where: dict[str, Any], *, sheet: str | None =
     ``sheet``, also one for those past the reader's cap."""
     for issue in book.take_issues(sheet):
         yield issue_finding(issue, where, item_of)
-    if sheet is None:
+    if sheet is None:  # those past the reader's cap: counted into the cap's "and N more" (`caps`)
         for kind, n in sorted(book.issues_over.items()):
-            if kind == REPLACED:
-                yield finding("cell.unrepresentable", place=f"ほかに{n:,}か所", points="一覧は省略", shown="", **where)
-            else:
-                yield finding("cell.unresolved", what="文字列や書式", detail=f"ほかに{n:,}か所", outcome="",
-                              severity=Severity.WARNING, **where)
+            yield unlisted("cell.unrepresentable" if kind == REPLACED else "cell.unresolved", n, where)
 
 
 def issue_finding(issue: ReadIssue, where: dict[str, Any], item_of: ItemOf | None) -> Finding:

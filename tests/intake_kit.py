@@ -25,6 +25,7 @@ from nakano_xl.fill import fill_workbook
 from nakano_xl.findings import Finding
 from nakano_xl.validate import clean_text
 from nakano_xl.workspace import Workspace, init_workspace
+from nakano_xl.xlsx.cells import column_letter
 from nakano_xl.xlsx.reader import XlsxFile
 
 from .helpers import PLAN_HEADER, TINY_PLAN, write_csv
@@ -150,6 +151,16 @@ def part_of(path: Path, sheet: str) -> str:
 
 def edit_part(path: Path, part: str, edit: Callable[[str], str]) -> None:
     rewrite_zip(path, lambda name, data: edit(data.decode("utf-8")).encode("utf-8") if name == part else data)
+
+
+def typed_rows(first_row: int, rows: int, first_col: int, cols: int, value: str = "7") -> str:
+    """``rows`` × ``cols`` typed numbers from (``first_row``, ``first_col``), as sheet XML: a flood."""
+    letters = [column_letter(c) for c in range(first_col, first_col + cols)]
+    out = []
+    for r in range(first_row, first_row + rows):
+        cells = "".join(f'<c r="{c}{r}"><v>{value}</v></c>' for c in letters)
+        out.append(f'<row r="{r}">{cells}</row>')
+    return "".join(out)
 
 
 def replace_cell(path: Path, sheet: str, ref: str, xml: str) -> None:

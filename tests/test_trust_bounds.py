@@ -39,6 +39,7 @@ from .intake_kit import (
     rewrite_zip,
     run,
     set_saved_at,
+    typed_rows,
 )
 
 VICTIM = "情報システム課"
@@ -49,24 +50,6 @@ REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 # -- hostile files, made from a valid return ---------------------------------------------
-
-def col_name(col: int) -> str:
-    name = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-def typed_rows(first_row: int, rows: int, first_col: int, cols: int, value: str = "7") -> str:
-    """``rows`` × ``cols`` typed numbers from (``first_row``, ``first_col``): a flood."""
-    letters = [col_name(c) for c in range(first_col, first_col + cols)]
-    out = []
-    for r in range(first_row, first_row + rows):
-        cells = "".join(f'<c r="{c}{r}"><v>{value}</v></c>' for c in letters)
-        out.append(f'<row r="{r}">{cells}</row>')
-    return "".join(out)
-
 
 def flood_sheet(path: Path, sheet: str, first_row: int, rows: int, first_col: int = 1, cols: int = 64,
                 value: str = "7") -> None:

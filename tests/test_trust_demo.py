@@ -26,7 +26,16 @@ import pytest
 from nakano_xl.answers import load_answers
 from nakano_xl.workspace import Workspace, open_workspace
 
-from .intake_kit import distributed_at, edit_part, part_of, replace_cell, report_answers, rewrite_zip, set_saved_at
+from .intake_kit import (
+    distributed_at,
+    edit_part,
+    part_of,
+    replace_cell,
+    report_answers,
+    rewrite_zip,
+    set_saved_at,
+    typed_rows,
+)
 
 VICTIM = "職員課"
 FILE = f"{VICTIM}_回答.xlsx"
@@ -157,29 +166,17 @@ def test_the_sheets_are_protected_with_the_workspaces_password(ws):
 
 # -- files that cost too much ---------------------------------------------------------------
 
-def flood_instructions(path: Path, cells: int) -> None:
-    """The 記入要領 sheet with ``cells`` typed cells (64 columns wide), as a script would make it."""
-    part = part_of(path, "記入要領")
-    rows = []
-    for r in range(1, cells // 64 + 1):
-        row = "".join(f'<c r="{_col(c)}{r}" t="inlineStr"><is><t>x</t></is></c>' for c in range(1, 65))
-        rows.append(f'<row r="{r}">{row}</row>')
-    edit_part(path, part, lambda t: re.sub(r"<sheetData>.*</sheetData>|<sheetData/>",
-                                           "<sheetData>" + "".join(rows) + "</sheetData>", t, flags=re.DOTALL))
-
-
-def _col(n: int) -> str:
-    out = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
+def flood_instructions(path: Path, rows: int) -> None:
+    """The 記入要領 sheet typed full: ``rows`` rows of 64 cells, as a script would make it."""
+    edit_part(path, part_of(path, "記入要領"), lambda t: re.sub(
+        r"<sheetData>.*</sheetData>|<sheetData/>", "<sheetData>" + typed_rows(1, rows, 1, 64) + "</sheetData>", t,
+        flags=re.DOTALL))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is Linux's")
 def test_three_flooded_instruction_sheets_stay_bounded_in_findings_and_memory(ws, clean):
     for department in (VICTIM, "税務課", "総務課"):
-        flood_instructions(ws.inbox / f"{department}_回答.xlsx", 9_999 * 64)
+        flood_instructions(ws.inbox / f"{department}_回答.xlsx", 9_999)
     limit = 1024 ** 3
     runner = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
               "from nakano_xl.cli import main; sys.argv = ['nakano-xl'] + sys.argv[1:]; main()")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import Finding, Severity, finding
+from ..findings import Finding, Severity, finding, preview
 from ..layout import (
     DEPARTMENT_ROW,
     FIRST_ROW,
@@ -51,7 +51,6 @@ from .submission import Submission
 EXTRA_ROWS = 50
 # The cells distribute writes above the header: title, department line, deadline, note.
 TITLE_CELLS = {(TITLE_ROW, 1), (DEPARTMENT_ROW, 1), (DEPARTMENT_ROW, 5), (NOTE_ROW, 1)}
-PREVIEW = 40
 # Columns of the 記入要領 sheet kept whole (distribute writes A and B).
 INSTRUCTION_COLUMNS = 8
 
@@ -89,12 +88,6 @@ class Reading:
         keys = self.columns.keys
         headers = self.headers() or [c.header if (c := self.template.column(k)) else k for k in keys]
         return dict(zip(keys, headers))
-
-
-def preview(text: str, limit: int = PREVIEW) -> str:
-    """A typed text short enough for a message, line breaks shown."""
-    flat = text.replace("\r\n", "\n").replace("\n", "↵")
-    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 def typed(cell: Cell | None) -> bool:

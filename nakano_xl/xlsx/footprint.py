@@ -27,6 +27,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from .cells import column_index
 from .reader import XlsxFile
 from .zipguard import Limits, RefusedFile
 
@@ -68,12 +69,7 @@ def _end(text: str) -> tuple[int | None, int | None]:
     if not m or not text:
         raise ValueError(text)
     letters, digits = m.groups()
-    col = None
-    if letters:
-        col = 0
-        for ch in letters.upper():
-            col = col * 26 + ord(ch) - 64
-    return col, int(digits) if digits else None
+    return column_index(letters) if letters else None, int(digits) if digits else None
 
 
 class _Counter:

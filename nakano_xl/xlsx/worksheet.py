@@ -324,7 +324,7 @@ class _SheetHandler:
         if cell is None:
             return
         style = self.style
-        if style and not 0 < style < values.styles.count:  # `Styles.resolves`, inlined: every cell passes here
+        if style and not 0 < style < values.styles.count:  # no such style (`Styles.count`)
             values.pending.append((NO_STYLE, representable(self.s or "")))
         area = self.area
         if area is None or (row <= area[0] and col <= area[1]):

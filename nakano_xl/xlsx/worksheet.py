@@ -123,12 +123,10 @@ class CellValues:
         return strings
 
     def text(self, text: str) -> str:
-        if UNREPRESENTABLE.search(text) is None:
+        """``text`` made representable; what was replaced is left in ``pending``."""
+        if UNREPRESENTABLE.search(text) is None:  # nearly every text: one search, no more
             return text
-        points = unrepresentable(text)
-        if points is None:
-            return text
-        self.pending.append((REPLACED, points))
+        self.pending.append((REPLACED, unrepresentable(text) or ""))
         return representable(text)
 
     def cell(self, row: int, col: int, t: str, style: int, v: str | None, formula: str | None,

@@ -80,7 +80,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     that department by hand. The other departments get theirs.
     """
     require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
-    ws.sheet_password()  # a broken password file stops the run here, before any copy
+    password = ws.sheet_password()  # read once; a broken password file stops the run before any copy
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
     out = Feedback()
@@ -93,7 +93,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
         name = safe_file_name(sub.department)
         target = folder / f"{name}.xlsx"
         try:
-            mark_workbook(ws, sub, mine, target)
+            mark_workbook(ws, sub, mine, target, password)
         except NakanoError:
             raise  # the output is held open (OutputLocked): the run cannot go on
         except RefusedFile as e:  # more than openpyxl may be given: it never sees the file
@@ -117,16 +117,15 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     return out
 
 
-def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path) -> None:
+def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path, password: str) -> None:
     """Copy the department's file with its findings marked; only styles, comments and one sheet
-    added, and its sheets protected with the workspace's password.
+    added, and its sheets protected with ``password`` (the workspace's).
 
     Raises `RefusedFile` when the file is more than openpyxl may open (`check_footprint`).
     """
     spec = ws.template.feedback
     path = sub.path or ws.inbox / sub.file  # the real name: `file` is how it is shown
     check_footprint(path, ws.settings.limits)
-    password = ws.sheet_password()
     book = openpyxl.load_workbook(path)
     for f in findings:
         if f.cell and f.sheet in book.sheetnames:

@@ -1,14 +1,15 @@
 """The inbox (and `check`'s list of files): each file opened, identified and read, never a crash.
 
-For each file, whatever its name or extension: skip OS litter, decide the type from the
-first bytes, open it with every limit in force, identify it by its signed metadata, then
-read it. Anything unexpected while reading one file becomes a finding for that file and
-the run goes on with the next.
+For each regular file the inbox walk (`walk`) hands on, whatever its name or extension: skip
+OS litter, decide the type from the first bytes, open it with every limit in force, identify
+it by its signed metadata, then read it. Anything unexpected while reading one file becomes a
+finding for that file and the run goes on with the next.
 
 Two files of one department: the most recently saved one (``dcterms:modified`` in the
-file, the time the department's Excel saved it — not the time it arrived) is used, the
-other is listed as superseded, with both times in the finding. Equal times are decided by
-the file name, so the outcome never depends on the order of a directory listing.
+file, the time the department's Excel saved it — not the time it arrived — when `identify`
+judges it a real one) is used, the other is listed as superseded, with both times in the
+finding. A file whose time is unknown comes before any known one, and equal times are decided
+by the file name, so the outcome never depends on the order of a directory listing.
 """
 
 from __future__ import annotations

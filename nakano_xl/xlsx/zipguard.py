@@ -18,8 +18,10 @@ it again; every byte handed out counts against ``max_inflated_bytes`` all the sa
 inflated again, so a part read many times costs as much as many parts.
 
 Parts reach a parser only through `GuardedZip.parse_small` (ElementTree's C parser, for the
-small parts) and `GuardedZip.parse_stream` (expat callbacks, for sheets and shared strings,
-expat told not to read parameter entities besides).
+small parts, refused over `SMALL_PART_BYTES`) and `GuardedZip.parse_stream` (expat callbacks,
+for sheets, shared strings, comments and drawings, and feedback's count of every part;
+expat told not to read parameter entities besides). `Limits` are the workspace's
+``[limits]``, checked as they are read (`Limits.from_settings`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from ..workspace import Workspace
 from ..xlsx.reader import XlsxFile, require_safe_xml
 from ..xlsx.zipguard import Limits, RefusedFile
 from .caps import cap
-from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
+from .identify import Facts, check_identity, find_metadata, format_saved_at, judge_saved_at, renamed, unverified
 from .open import open_workbook
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
@@ -133,7 +133,10 @@ def _read_book(book: XlsxFile, rel: str, ws: Workspace | None,
         if isinstance(standalone, Finding):
             return None, [standalone]
         reading, first = standalone, [unverified(meta, rel)]
-    sub = Submission(rel, meta.department, meta, read_saved_at(book))
+    saved_at, bad_time = judge_saved_at(book, meta, reading.where)
+    if bad_time is not None:
+        first.append(bad_time)
+    sub = Submission(rel, meta.department, meta, saved_at)
     # Findings beyond the answer rows are capped as they are made: a flood is never held.
     return sub, first + list(cap(read_workbook(book, reading, sub, meta_ref)))
 

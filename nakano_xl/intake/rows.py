@@ -41,7 +41,6 @@ from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
 from .caps import unlisted
-from .identify import judge_saved_at
 from .match import identifying_keys, match_rows, plan_text, same_text
 from .readissues import answer_cells, issue_findings
 from .submission import Submission
@@ -100,9 +99,6 @@ def shown(cell: Cell) -> str:
 
 def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRef | None) -> Iterator[Finding]:
     """Every finding about the structure and values of one identified workbook; fills ``sub``."""
-    sub.saved_at, bad_time = judge_saved_at(book, r.meta, r.where)
-    if bad_time is not None:
-        yield bad_time
     for target in book.external_links:
         yield finding("file.external_link", value=preview(target, 300), **r.where)
     ref, was_renamed = find_answer_sheet(book, r, meta_ref)

@@ -34,8 +34,8 @@ CAPPED: dict[str, str] = {
     "cell.merged": "結合されたセル",
     "file.external_link": "外部リンク",
     "file.too_many_rows": "上限を超えたシート",
-    "cell.unrepresentable": "書き出せない文字を置き換えた箇所",
-    "cell.unresolved": "値を解決できないセル",
+    "cell.unrepresentable": "表示・保存できない文字を置き換えた箇所",
+    "cell.unresolved": "参照先がファイルの中にないセル",
 }
 
 

@@ -62,7 +62,6 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
         if sub is None:
             inbox.findings.extend(found)
         else:
-            sub.path = file.path
             sub.findings.extend(found)
             inbox.submissions.append(sub)
         if progress:
@@ -110,6 +109,8 @@ def _read(path: Path, rel: str, *, ws: Workspace | None, limits: Limits, facts: 
     with book:
         try:
             sub, more = _read_book(book, rel, ws, facts)
+            if sub is not None:
+                sub.path = path  # the file to open again (feedback): ``rel`` is only how it is shown
         except RefusedFile as e:  # a part refused while reading (a corrupt sheet): nothing of it is used
             sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
         record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)

@@ -86,9 +86,10 @@ class Limits:
         unknown = sorted(str(k) for k in table if k not in known)
         if unknown:
             raise ValueError(f"limits.{unknown[0]} という上限はありません（{' / '.join(known)}）")
+        defaults = cls()
         values: dict[str, int | float] = {}
         for name, value in table.items():
-            whole = isinstance(getattr(cls(), name), int)
+            whole = isinstance(getattr(defaults, name), int)
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if not number or (whole and not isinstance(value, int)):
                 kind = "正の整数" if whole else "正の数"

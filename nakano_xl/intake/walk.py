@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..errors import WorkspaceError
 from ..findings import Finding, Severity, finding
+from ..xlsx.text import UNREPRESENTABLE
 
 # A folder with one of these names looks like a workbook to a person reading the list.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
@@ -241,9 +242,9 @@ def _why(e: OSError) -> str:
 # -- names ------------------------------------------------------------------------------
 
 def _unprintable(ch: str) -> bool:
-    """A character no report can hold (XML 1.0, JSON text, a terminal line)."""
-    category = unicodedata.category(ch)
-    return category in ("Cc", "Cs") or ch in ("\ufffe", "\uffff")
+    """A character no report can hold (`xlsx.text.UNREPRESENTABLE`), or a tab or line break,
+    which would break a name's line in a terminal or a message."""
+    return ch in "\t\n\r" or UNREPRESENTABLE.match(ch) is not None
 
 
 def shown_text(name: str) -> str:

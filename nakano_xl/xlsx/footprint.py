@@ -24,7 +24,6 @@ counted when its bytes begin XML, whatever its name.
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 from .cells import column_index
@@ -158,12 +157,9 @@ def check_footprint(path: Path, limits: Limits) -> None:
     """Raise `RefusedFile` (the intake's reason, or `TooBigForCopy`) unless openpyxl may open ``path``."""
     tally = _Tally(limits)
     with XlsxFile(path, limits) as book:
-        # The directory was checked by the guard just now (entry count, names, sizes).
-        with zipfile.ZipFile(path) as listing:
-            names = listing.namelist()
         parts = book.guarded_zip
         sheets = {ref.part: f"シート「{ref.name}」" for ref in book.sheets}
-        for name in names:
+        for name in parts.names():
             # A part is XML by its bytes, not its name: openpyxl follows the relationships to
             # whatever part they name. Pictures and printer settings are not parsed by anyone.
             if name.lower().startswith("xl/media/") or not _looks_like_xml(next(parts.stream(name), b"")):

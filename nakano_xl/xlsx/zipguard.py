@@ -264,6 +264,10 @@ class GuardedZip:
                 raise RefusedFile("file.not_xlsx", "Word や PowerPoint のファイルです")
             raise RefusedFile("file.not_xlsx", "zipファイルですが、Excelブック（.xlsx）の構造ではありません")
 
+    def names(self) -> list[str]:
+        """Every entry's name, in the zip's order (the directory checked when the zip was opened)."""
+        return self._zip.namelist()
+
     def has(self, name: str) -> bool:
         """Whether the zip holds ``name`` (part names are compared without case, as the package format has it)."""
         return name.lower() in self._names

@@ -96,7 +96,8 @@ def walk_inbox(inbox: Path) -> Walk:
             name = names[entry.name]
             key = folder.key + name.raw
             at = _Folder(entry.path, folder.rel + name.shown, key, max(folder.decoded, name.how, key=HOW.index))
-            for item in _entry(entry, at, base, seen, todo):
+            item = _entry(entry, at, base, seen, todo)
+            if item is not None:
                 found.append((key, item))
     found.sort(key=lambda pair: pair[0])
     for _, item in found:
@@ -118,36 +119,36 @@ class _Folder:
 
 
 def _entry(entry: os.DirEntry[str], at: _Folder, base: str, seen: set[tuple[int, int]],
-           todo: list[_Folder]) -> list[InboxFile | Finding]:
-    """What one directory entry is: a file to read, a folder to list, or findings."""
+           todo: list[_Folder]) -> InboxFile | Finding | None:
+    """What one directory entry is: a file to read, a finding, or None (a folder, now listed in ``todo``)."""
     rel = at.rel
     try:
         st = os.lstat(entry.path)  # never opens: a FIFO stays unopened
         if _is_link(st):
-            return [_link(entry.path, rel, base)]
+            return _link(entry.path, rel, base)
         if stat.S_ISDIR(st.st_mode):
             here = _identity(st)
             if here is not None and here in seen:  # the same folder again: a bind mount, a junction
-                return [finding("inbox.loop", file=rel + "/")]
+                return finding("inbox.loop", file=rel + "/")
             if here is not None:
                 seen.add(here)
             todo.append(_Folder(at.path, rel + "/", at.key + b"/", at.decoded))
             if rel.lower().endswith(WORKBOOK_SUFFIXES):
-                return [finding("inbox.not_a_file", file=rel, what="フォルダ", then="中のファイルはそれぞれ読み取ります")]
-            return []
+                return finding("inbox.not_a_file", file=rel, what="フォルダ", then="中のファイルはそれぞれ読み取ります")
+            return None
         if not stat.S_ISREG(st.st_mode):
-            return [finding("inbox.not_a_file", file=rel, what=kind_words(st.st_mode), then="開かずに読み飛ばしました")]
+            return finding("inbox.not_a_file", file=rel, what=kind_words(st.st_mode), then="開かずに読み飛ばしました")
         if not os.access(entry.path, os.R_OK):
-            return [finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません",
-                            effect="このファイルの回答は取り込んでいません")]
+            return finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません",
+                           effect="このファイルの回答は取り込んでいません")
     except OSError as e:  # gone since it was listed, or its attributes cannot be read (a folder without x)
         if _listed_as_folder(entry):
-            return [finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e),
-                            effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")]
-        return [finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e),
-                        effect="このファイルの回答は取り込んでいません")]
+            return finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e),
+                           effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")
+        return finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e),
+                       effect="このファイルの回答は取り込んでいません")
     notes = (name_note(rel, at.key, at.decoded),) if at.decoded else ()
-    return [InboxFile(Path(entry.path), rel, notes)]
+    return InboxFile(Path(entry.path), rel, notes)
 
 
 def _listed_as_folder(entry: os.DirEntry[str]) -> bool:

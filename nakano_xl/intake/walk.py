@@ -36,6 +36,9 @@ from ..errors import WorkspaceError
 from ..findings import Finding, Severity, finding
 from ..xlsx.text import UNREPRESENTABLE
 
+# What `inbox.unreadable` says is lost, for a folder and for a file.
+FOLDER_NOT_READ = "中にある回答票は取り込んでいません（その課は未提出と表示されます）"
+FILE_NOT_READ = "このファイルの回答は取り込んでいません"
 # A folder with one of these names looks like a workbook to a person reading the list.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 
@@ -88,8 +91,7 @@ def walk_inbox(inbox: Path) -> Walk:
         except OSError as e:
             if not folder.rel:
                 raise WorkspaceError(f"受信フォルダ {inbox} の中を読み取れません（{_why(e)}）。") from e
-            found.append((folder.key, finding("inbox.unreadable", file=folder.rel, what="フォルダ", reason=_why(e),
-                                              effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")))
+            found.append((folder.key, finding("inbox.unreadable", file=folder.rel, what="フォルダ", reason=_why(e), effect=FOLDER_NOT_READ)))
             continue
         names = shown_names([e.name for e in entries])
         for entry in entries:
@@ -139,14 +141,11 @@ def _entry(entry: os.DirEntry[str], at: _Folder, base: str, seen: set[tuple[int,
         if not stat.S_ISREG(st.st_mode):
             return finding("inbox.not_a_file", file=rel, what=kind_words(st.st_mode), then="開かずに読み飛ばしました")
         if not os.access(entry.path, os.R_OK):
-            return finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません",
-                           effect="このファイルの回答は取り込んでいません")
+            return finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません", effect=FILE_NOT_READ)
     except OSError as e:  # gone since it was listed, or its attributes cannot be read (a folder without x)
         if _listed_as_folder(entry):
-            return finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e),
-                           effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")
-        return finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e),
-                       effect="このファイルの回答は取り込んでいません")
+            return finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e), effect=FOLDER_NOT_READ)
+        return finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e), effect=FILE_NOT_READ)
     notes = (name_note(rel, at.key, at.decoded),) if at.decoded else ()
     return InboxFile(Path(entry.path), rel, notes)
 

@@ -3,7 +3,8 @@
 Writes ``output/別紙1_<year>.xlsx`` (別紙1, 集計, 確認事項, 提出状況), ``output/findings.json``
 and ``output/answers_<year>.csv`` (the merged answers in the answers-table format, which
 next year's rollover starts from). The outputs are written even when errors remain: the
-problems are listed in them.
+problems are listed in them. The three are one set (`outputs.commit_outputs`), written under
+the workspace lock (`lock`).
 """
 
 from __future__ import annotations

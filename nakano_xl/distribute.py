@@ -3,7 +3,8 @@
 Each workbook holds only the rows its department answers (再掲 rows are answered by their
 original and not sent), a 回答 sheet whose fixed cells are locked and whose answer cells
 are unlocked and yellow, a ◎/○/△/× dropdown with a stop alert, a red warning on a missing
-reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidden sheet.
+reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidden sheet. Every
+sheet is protected with the workspace's password (`Workspace.sheet_password`).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ sent: the cells with findings filled red and annotated with a Japanese comment s
 wrong and how to fix it, a 修正のお願い sheet listing them all at the front, and everything
 else as it was — still protected (with the workspace's password), still signed (the metadata
 is not touched), so the department fixes it in place and sends it back, and it consolidates
-like any return. Only a return consolidate used, and one within the limits openpyxl is given
-(`xlsx.footprint`), is copied; for another the department gets a finding instead. Beside
+like any return. Only the returns consolidate used are copied, each only if it fits the limits
+openpyxl is given (`xlsx.footprint`); one that does not is ``feedback.not_copied``. Beside
 it, ``<課>_依頼文.txt`` is a ready-to-send letter, and ``未提出の課.txt`` lists the departments
 that sent nothing, with a reminder. The returned files themselves are never modified.
 """

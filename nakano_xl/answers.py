@@ -4,7 +4,7 @@ plan_next_year, plan_later``.
 It is the machine form of 別紙1's answer columns. `consolidate` writes it
 (``output/answers_<year>.csv``); `rollover` carries it into next year's workspace as last year's
 answers; ``consolidate --dry-run`` compares against it; the bundled sample's answers are one.
-It is read like any coordinator's table (`plan.read_table`: CSV or .xlsx, English or Japanese
+It is read like any coordinator's table (`plan.read_guarded_table`: CSV or .xlsx, English or Japanese
 headers), and written as CSV a person may open in Excel (`csvtext`): UTF-8 with a BOM, the
 English headers and the `csvtext.GUARD_COLUMN` header, formula-like text neutralised with a
 leading ``'``. Reading a table with that header removes the ``'`` again; a table without it
@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from .csvtext import GUARD_COLUMN, restore, write_guarded
+from .csvtext import write_guarded
 from .errors import PlanError
 from .model import ANSWER_FIELDS, NO_ANSWER, Answer, Plan, Status
-from .plan import problem_list, read_table
+from .plan import problem_list, read_guarded_table
 from .xlsx.files import atomic_output
 
 COLUMNS = {
@@ -40,13 +40,10 @@ YEAR_WORDED = (("results_to_date", "までの取組状況"), ("plan_later", "以
 
 def load_answers(path: Path, plan: Plan) -> dict[str, Answer]:
     """Read an answers table; every item id must be in ``plan`` and every mark one of the four."""
-    table = read_table(path, {**COLUMNS, GUARD_COLUMN: ()}, ("item_id",) + ANSWER_FIELDS, YEAR_WORDED)
+    table = read_guarded_table(path, COLUMNS, ("item_id",) + ANSWER_FIELDS, YEAR_WORDED)
     answers: dict[str, Answer] = {}
     problems: list[str] = []
-    guarded = bool(table.rows) and GUARD_COLUMN in table.rows[0][1]  # written by write_answers
     for number, row in table.rows:
-        if guarded:
-            row = {key: restore(value) for key, value in row.items()}
         item_id = row["item_id"].strip()
         if item_id not in plan:
             problems.append(f"{number}行目: 項目ID「{item_id}」は計画マスタにありません")

@@ -3,7 +3,8 @@
 Writes ``output/別紙1_<year>.xlsx`` (別紙1, 集計, 確認事項, 提出状況), ``output/findings.json``
 and ``output/answers_<year>.csv`` (the merged answers in the answers-table format, which
 next year's rollover starts from). The outputs are written even when errors remain: the
-problems are listed in them.
+problems are listed in them. The three are one set (`outputs.commit_outputs`), written under
+the workspace lock (`lock`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from .outputs import commit_outputs
 from .plan import check_plan
 from .workspace import Workspace
 from .xlsx.files import write_atomically, write_text_atomically
-from .xlsx.text import representable
 
 if TYPE_CHECKING:
     from .diff import Change
@@ -86,10 +86,9 @@ def consolidate(ws: Workspace, *, progress: Progress | None = None, write: bool 
 
 
 def findings_json(findings: list[Finding]) -> str:
-    """findings.json: UTF-8 whatever a finding holds (`finding` already made its texts
-    representable; JSON escapes the control characters, and a lone surrogate would stop the
-    write, so the text is made representable once more as a whole)."""
-    return representable(json.dumps([f.to_json() for f in findings], ensure_ascii=False, indent=1)) + "\n"
+    """findings.json, in UTF-8: `findings.finding` has made every text of a finding
+    representable, so no lone surrogate can stop the write."""
+    return json.dumps([f.to_json() for f in findings], ensure_ascii=False, indent=1) + "\n"
 
 
 def last_answers(ws: Workspace) -> dict[str, Answer] | None:

@@ -3,7 +3,8 @@
 Each workbook holds only the rows its department answers (再掲 rows are answered by their
 original and not sent), a 回答 sheet whose fixed cells are locked and whose answer cells
 are unlocked and yellow, a ◎/○/△/× dropdown with a stop alert, a red warning on a missing
-reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidden sheet.
+reason for ○/×, a 記入要領 sheet, and the signed metadata in a very hidden sheet. Every
+sheet is protected with the workspace's password (`Workspace.sheet_password`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
         if prefill is None and ws.settings.rules.prefill_plans:
             prefill = carried_plans(ws)
     key = ws.key()
-    ws.sheet_password()  # made here, once, if the workspace predates it: workers only read it
+    password = ws.sheet_password()  # made now if the workspace predates it; read once for every workbook
     departments = ws.plan.departments()
     kpis = collected_by(ws)
     cols = InputColumns.of(ws.template, reference=ws.previous is not None)
@@ -105,7 +106,7 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
         ).signed(key)
         jobs.append((department, items, meta, kpis.get(department, [])))
     # The workbooks are independent: they may be written on worker processes (`nakano_xl.workers`).
-    written = pmap(_write_job, jobs, state=(ws, prefill), workers=workers)
+    written = pmap(_write_job, jobs, state=(ws, prefill, password), workers=workers)
     for done, ((department, _, meta, _), (path, digest)) in enumerate(zip(jobs, written), start=1):
         result.files[department] = path
         sent[department] = {"file": path.name, "items": list(meta.item_ids), "sha256": digest}
@@ -120,11 +121,11 @@ def distribute(ws: Workspace, *, renew: bool = False, prefill: Mapping[str, Answ
 Job = tuple[str, list[Item], Metadata, list[Kpi]]  # department, its items, its signed metadata, its KPIs
 
 
-def _write_job(state: tuple[Workspace, Mapping[str, Answer] | None], job: Job) -> tuple[Path, str]:
+def _write_job(state: tuple[Workspace, Mapping[str, Answer] | None, str], job: Job) -> tuple[Path, str]:
     """One department's workbook written to the outbox: its path and SHA-256."""
-    ws, prefill = state
+    ws, prefill, password = state
     department, items, meta, kpis = job
-    data = build_input_workbook(ws, department, items, meta, prefill=prefill, kpis=kpis)
+    data = build_input_workbook(ws, department, items, meta, prefill=prefill, kpis=kpis, password=password)
     path = ws.outbox / f"{safe_file_name(department)}.xlsx"
     write_atomically(path, data)
     return path, hashlib.sha256(data).hexdigest()
@@ -141,8 +142,10 @@ def carried_plans(ws: Workspace) -> dict[str, Answer]:
 
 
 def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta: Metadata, *,
-                         prefill: Mapping[str, Answer] | None = None, kpis: list[Kpi] | None = None) -> bytes:
-    """One department's workbook as bytes (the same inputs give the same bytes)."""
+                         prefill: Mapping[str, Answer] | None = None, kpis: list[Kpi] | None = None,
+                         password: str) -> bytes:
+    """One department's workbook as bytes (the same inputs give the same bytes); its sheets
+    protected with ``password`` (the workspace's, `Workspace.sheet_password`)."""
     tmpl = ws.template
     words = tmpl.texts(ws.year, department=department, coordinator=ws.settings.coordinator,
                        deadline=ws.settings.deadline)
@@ -178,7 +181,6 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
         words["previous_year"] = ws.previous.year.label
     # Every sheet is protected with the workspace's password (only its hash is written), so
     # that unprotecting a sheet to move rows takes more than a click.
-    password = ws.sheet_password()
     write_answer_sheet(ws, workbook, fmt, words, items, prefill or {}, InputColumns.from_meta(meta, tmpl),
                        password=password)
     write_instructions(ws, workbook, fmt, words, kpis=bool(kpis), password=password)
@@ -195,7 +197,7 @@ def build_input_workbook(ws: Workspace, department: str, items: list[Item], meta
 
 def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
                        items: list[Item], prefill: Mapping[str, Answer], cols: InputColumns, *,
-                       password: str = "") -> None:
+                       password: str) -> None:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.input["answer_sheet"])
     sheet.activate()
@@ -269,7 +271,7 @@ def write_answer_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, 
 
 
 def write_kpi_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str],
-                    kpis: list[Kpi], *, password: str = "") -> None:
+                    kpis: list[Kpi], *, password: str) -> None:
     """The 成果指標 sheet: one row per KPI the department reports, the year's actual to type."""
     spec = ws.template.input
     sheet = workbook.add_worksheet(spec["kpi_sheet"])
@@ -300,7 +302,7 @@ def write_kpi_sheet(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, wor
 
 
 def write_instructions(ws: Workspace, workbook: xlsxwriter.Workbook, fmt: dict, words: dict[str, str], *,
-                       kpis: bool = False, password: str = "") -> None:
+                       kpis: bool = False, password: str) -> None:
     tmpl = ws.template
     sheet = workbook.add_worksheet(tmpl.input["instructions_sheet"])
     sheet.set_column(0, 0, 6)

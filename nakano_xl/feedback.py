@@ -3,8 +3,10 @@
 For every department whose return has findings, ``feedback/<課>.xlsx`` is a copy of the file it
 sent: the cells with findings filled red and annotated with a Japanese comment saying what is
 wrong and how to fix it, a 修正のお願い sheet listing them all at the front, and everything
-else as it was — still protected, still signed (the metadata is not touched), so the
-department fixes it in place and sends it back, and it consolidates like any return. Beside
+else as it was — still protected (with the workspace's password), still signed (the metadata
+is not touched), so the department fixes it in place and sends it back, and it consolidates
+like any return. Only the returns consolidate used are copied, each only if it fits the limits
+openpyxl is given (`xlsx.footprint`); one that does not is ``feedback.not_copied``. Beside
 it, ``<課>_依頼文.txt`` is a ready-to-send letter, and ``未提出の課.txt`` lists the departments
 that sent nothing, with a reminder. The returned files themselves are never modified.
 """
@@ -52,7 +54,7 @@ HOW_TO_FIX = {
     "row.inserted": "追加した行の内容は取りまとめに使われません。配付した行の黄色のセルに記入してください。",
     "row.duplicate": "同じ事業内容の行が複数あります。1行にまとめてください。",
     "row.id_edited": "項目IDの欄は変更できません。元に戻してください。",
-    "row.moved": "行を並べ替えるときは、非表示の項目IDの列も含めて並べ替えてください（今回は事業内容に合わせて取り込みました）。",
+    "row.moved": "行を並べ替えるときは、非表示の項目IDの列も含めて並べ替えてください（今回は事業内容などの行の内容に合わせて取り込みました）。",
     "row.id_conflict": "項目IDの列（非表示）が行の内容と合っていません。配付した回答票に記入し直すか、行の並べ替えを元に戻してください。",
     "sheet.drawing_text": "図形やテキストボックスの文字は取りまとめに使われません。黄色のセルに記入してください。",
     "kpi.missing": "「成果指標」シートの黄色のセルに実績を記入してください。",
@@ -80,7 +82,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     that department by hand. The other departments get theirs.
     """
     require_safe_xml()  # openpyxl is loaded now: its own choice of parser is checked too
-    ws.sheet_password()  # a broken password file stops the run here, before any copy
+    password = ws.sheet_password()  # read once; a broken password file stops the run before any copy
     spec = ws.template.feedback
     folder = ws.root / spec["folder"]
     out = Feedback()
@@ -93,7 +95,7 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
         name = safe_file_name(sub.department)
         target = folder / f"{name}.xlsx"
         try:
-            mark_workbook(ws, sub, mine, target)
+            mark_workbook(ws, sub, mine, target, password)
         except NakanoError:
             raise  # the output is held open (OutputLocked): the run cannot go on
         except RefusedFile as e:  # more than openpyxl may be given: it never sees the file
@@ -117,16 +119,15 @@ def write_feedback(ws: Workspace, result: Consolidation) -> Feedback:
     return out
 
 
-def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path) -> None:
+def mark_workbook(ws: Workspace, sub: Submission, findings: list[Finding], target: Path, password: str) -> None:
     """Copy the department's file with its findings marked; only styles, comments and one sheet
-    added, and its sheets protected with the workspace's password.
+    added, and its sheets protected with ``password`` (the workspace's).
 
     Raises `RefusedFile` when the file is more than openpyxl may open (`check_footprint`).
     """
     spec = ws.template.feedback
     path = sub.path or ws.inbox / sub.file  # the real name: `file` is how it is shown
     check_footprint(path, ws.settings.limits)
-    password = ws.sheet_password()
     book = openpyxl.load_workbook(path)
     for f in findings:
         if f.cell and f.sheet in book.sheetnames:

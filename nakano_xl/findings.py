@@ -34,6 +34,15 @@ class Severity(enum.IntEnum):
 
 _LABELS = {Severity.ERROR: "エラー", Severity.WARNING: "警告", Severity.INFO: "情報"}
 
+# Characters of a typed text shown in a finding: enough to find the cell, not the whole text.
+PREVIEW = 40
+
+
+def preview(text: str, limit: int = PREVIEW) -> str:
+    """A typed text short enough for a message, line breaks shown."""
+    flat = text.replace("\r\n", "\n").replace("\n", "↵")
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

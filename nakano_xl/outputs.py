@@ -23,18 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NakanoError, OutputLocked
-from .xlsx.files import write_text_atomically
+from .xlsx.files import STALE_TEMPORARY, temporary_beside, write_text_atomically
 
 JOURNAL = ".commit.json"
-# What `tempfile.mkstemp(prefix=".<name>.", suffix=".tmp")` makes: only these are ever removed.
-STALE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 Writer = Callable[[Path], None]  # writes a complete file at the path it is given
 
@@ -96,9 +92,9 @@ def commit_outputs(folder: Path, writers: Iterable[tuple[Path, Writer]]) -> list
 
 
 def _reserve(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    fd, path = temporary_beside(target)
     os.close(fd)
-    return Path(name)
+    return path
 
 
 def _swap(folder: Path, entry: Entry, swapped: list[Entry]) -> None:
@@ -174,13 +170,15 @@ def recover(folder: Path) -> bool:
 def remove_stale(folder: Path) -> list[Path]:
     """Remove the temporary files (``.<name>.<random>.tmp``) killed runs left in ``folder``."""
     removed: list[Path] = []
+    if (folder / JOURNAL).exists():  # a set not yet recovered: its staged files are still needed
+        return removed
     try:
         names = sorted(os.listdir(folder))
     except OSError:
         return removed
     for name in names:
         path = folder / name
-        if STALE.match(name) and path.is_file() and not (folder / JOURNAL).exists():
+        if STALE_TEMPORARY.match(name) and path.is_file():
             try:
                 path.unlink()
             except OSError:

@@ -62,6 +62,19 @@ class Table:
     rows: list[tuple[int, dict[str, str]]]  # (line or row number as the user sees it, values)
 
 
+def read_guarded_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Iterable[str],
+                       endings: Sequence[tuple[str, str]] = ()) -> Table:
+    """`read_table` for a table we write (`csvtext.write_guarded`: the answers, the KPI table).
+
+    With the `csvtext.GUARD_COLUMN` header, one leading ``'`` is removed from each cell
+    (`csvtext.restore`); without it (written before, or by hand) the table is read as it is.
+    """
+    table = read_table(path, {**columns, GUARD_COLUMN: ()}, required, endings)
+    if not table.rows or GUARD_COLUMN not in table.rows[0][1]:
+        return table
+    return Table(path, [(number, {k: restore(v) for k, v in row.items()}) for number, row in table.rows])
+
+
 def read_table(path: Path, columns: Mapping[str, tuple[str, ...]], required: Iterable[str],
                endings: Sequence[tuple[str, str]] = ()) -> Table:
     """Read a CSV or .xlsx table whose first row names the columns (English or Japanese).
@@ -259,9 +272,7 @@ def _visible(text: str) -> str:
 
 def load_kpis(path: Path) -> list[Kpi]:
     """Read the KPI table in long form: one row per indicator, year and kind (実績/目標)."""
-    table = read_table(path, {**KPI_COLUMNS, GUARD_COLUMN: ()}, ("goal", "name", "year", "kind", "value"))
-    if table.rows and GUARD_COLUMN in table.rows[0][1]:  # written by kpis_csv
-        table = Table(path, [(number, {k: restore(v) for k, v in row.items()}) for number, row in table.rows])
+    table = read_guarded_table(path, KPI_COLUMNS, ("goal", "name", "year", "kind", "value"))
     problems: list[str] = []
     texts: dict[tuple[str, str], dict[str, str]] = {}  # (goal, name) → owner, goal_title, note
     values: dict[tuple[str, str], list[KpiValue]] = {}

@@ -9,7 +9,7 @@
       outbox/             department workbooks to send       (distribute)
       inbox/              returned files, any names, subfolders (the coordinator puts them here)
       output/             別紙1_R3.xlsx, findings.json, answers_R3.csv  (consolidate)
-      .nakano-xl/         signing key and distribution record: never send these out
+      .nakano-xl/         signing key, distribution record, sheet password, the lock: never send these out
 """
 
 from __future__ import annotations

@@ -6,8 +6,12 @@ Along the flow, one module per step:
   and a finding for everything else (links, FIFOs, unreadable folders); nothing opened.
 - `open`: what a file is from its first bytes; the .xlsx opened under the limits
   (`xlsx.reader` checks the zip directory, scans every part for a DOCTYPE, caps rows).
-- `identify`: whose file it is, from its signed metadata; duplicates; when it was saved.
-- `rows`: the answer rows by item id, fixed cells against the plan, every other typed cell.
+- `identify`: whose file it is, from its signed metadata; duplicates; when it was saved, if
+  that can be a real time.
+- `rows`: the answer rows, fixed cells against the plan, every other typed cell; `match`
+  decides which item a row answers (its hidden id and its identifying texts must agree);
+  `readissues` reports what the reader replaced or could not resolve.
+- `caps`: findings about what lies outside the answer rows, a bounded number per file.
 - `inbox`: one file (`read_file`) and the loop over the inbox (`read_inbox`; `check_files` for
   ``nakano-xl check``).
 - `status`: who returned what (``nakano-xl status``, the 提出状況 sheet, feedback's reminder).

@@ -34,8 +34,8 @@ CAPPED: dict[str, str] = {
     "cell.merged": "結合されたセル",
     "file.external_link": "外部リンク",
     "file.too_many_rows": "上限を超えたシート",
-    "cell.unrepresentable": "書き出せない文字を置き換えた箇所",
-    "cell.unresolved": "値を解決できないセル",
+    "cell.unrepresentable": "表示・保存できない文字を置き換えた箇所",
+    "cell.unresolved": "参照先がファイルの中にないセル",
 }
 
 
@@ -52,8 +52,8 @@ def unlisted(code: str, count: int, where: dict[str, Any]) -> Unlisted:
                     None, None, where.get("department"), None, count)
 
 
-def cap(findings: Iterable[Finding], limit: int = CAP) -> Iterator[Finding]:
-    """``findings`` of one file, each capped code listed at most ``limit`` times, then one
+def cap(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """``findings`` of one file, each capped code listed at most `CAP` times, then one
     finding of that code with the count of the rest (lazy: what is not listed is never kept)."""
     listed: dict[tuple[str, Severity], int] = {}  # per severity: errors are listed after any warnings
     more: dict[str, int] = {}
@@ -66,7 +66,7 @@ def cap(findings: Iterable[Finding], limit: int = CAP) -> Iterator[Finding]:
             continue
         if isinstance(f, Unlisted):
             n = f.count
-        elif listed.get((f.code, f.severity), 0) < limit:
+        elif listed.get((f.code, f.severity), 0) < CAP:
             listed[f.code, f.severity] = listed.get((f.code, f.severity), 0) + 1
             yield f
             continue
@@ -81,7 +81,7 @@ def cap(findings: Iterable[Finding], limit: int = CAP) -> Iterator[Finding]:
     for code, n in more.items():
         f = first[code]
         yield Finding(code, worst[code],
-                      f"{CAPPED[code]}が、ほかに{n:,}個あります（同じ種類の指摘は1ファイルにつき{limit}個まで"
+                      f"{CAPPED[code]}が、ほかに{n:,}個あります（同じ種類の指摘は1ファイルにつき{CAP}個まで"
                       "個別に示し、残りは数だけを示しています）。扱いは上の指摘と同じです。",
                       f.file, next(iter(sheets[code])) if len(sheets[code]) == 1 else None, None, None,
                       f.department, None)

@@ -146,11 +146,6 @@ def core_times(book: XlsxFile) -> dict[str, str]:
     return out
 
 
-def saved_at_text(book: XlsxFile) -> str | None:
-    """The save time as docProps/core.xml writes it, or None."""
-    return core_times(book).get("modified")
-
-
 def parse_time(text: str) -> dt.datetime | None:
     """An ISO 8601 time within EARLIEST..LATEST (without a zone: UTC), else None."""
     try:
@@ -164,12 +159,6 @@ def parse_time(text: str) -> dt.datetime | None:
     except OverflowError:  # 0001-01-01T00:00:00+09:00 is before the first UTC moment
         return None
     return moment if EARLIEST <= utc < LATEST else None
-
-
-def read_saved_at(book: XlsxFile) -> dt.datetime | None:
-    """When the file was last saved, if it is a time that can be shown and compared; else None."""
-    text = saved_at_text(book)
-    return parse_time(text) if text is not None else None
 
 
 def judge_saved_at(book: XlsxFile, meta: Metadata, where: dict[str, Any]) -> tuple[dt.datetime | None, Finding | None]:

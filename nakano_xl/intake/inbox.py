@@ -1,14 +1,15 @@
 """The inbox (and `check`'s list of files): each file opened, identified and read, never a crash.
 
-For each file, whatever its name or extension: skip OS litter, decide the type from the
-first bytes, open it with every limit in force, identify it by its signed metadata, then
-read it. Anything unexpected while reading one file becomes a finding for that file and
-the run goes on with the next.
+For each regular file the inbox walk (`walk`) hands on, whatever its name or extension: skip
+OS litter, decide the type from the first bytes, open it with every limit in force, identify
+it by its signed metadata, then read it. Anything unexpected while reading one file becomes a
+finding for that file and the run goes on with the next.
 
 Two files of one department: the most recently saved one (``dcterms:modified`` in the
-file, the time the department's Excel saved it — not the time it arrived) is used, the
-other is listed as superseded, with both times in the finding. Equal times are decided by
-the file name, so the outcome never depends on the order of a directory listing.
+file, the time the department's Excel saved it — not the time it arrived — when `identify`
+judges it a real one) is used, the other is listed as superseded, with both times in the
+finding. A file whose time is unknown comes before any known one, and equal times are decided
+by the file name, so the outcome never depends on the order of a directory listing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..workspace import Workspace
 from ..xlsx.reader import XlsxFile, require_safe_xml
 from ..xlsx.zipguard import Limits, RefusedFile
 from .caps import cap
-from .identify import Facts, check_identity, find_metadata, format_saved_at, read_saved_at, renamed, unverified
+from .identify import Facts, check_identity, find_metadata, format_saved_at, judge_saved_at, renamed, unverified
 from .open import open_workbook
 from .rows import Reading, read_workbook
 from .submission import FileRecord, Inbox, Submission
@@ -61,7 +62,6 @@ def read_inbox(ws: Workspace, *, progress: Progress | None = None, workers: int 
         if sub is None:
             inbox.findings.extend(found)
         else:
-            sub.path = file.path
             sub.findings.extend(found)
             inbox.submissions.append(sub)
         if progress:
@@ -109,6 +109,8 @@ def _read(path: Path, rel: str, *, ws: Workspace | None, limits: Limits, facts: 
     with book:
         try:
             sub, more = _read_book(book, rel, ws, facts)
+            if sub is not None:
+                sub.path = path  # the file to open again (feedback): ``rel`` is only how it is shown
         except RefusedFile as e:  # a part refused while reading (a corrupt sheet): nothing of it is used
             sub, more = None, [finding(e.code, file=rel, reason=e.reason)]
         record = FileRecord(rel, "xlsx", size, book.inflated, book.rows_read, sub.department if sub else None)
@@ -132,7 +134,10 @@ def _read_book(book: XlsxFile, rel: str, ws: Workspace | None,
         if isinstance(standalone, Finding):
             return None, [standalone]
         reading, first = standalone, [unverified(meta, rel)]
-    sub = Submission(rel, meta.department, meta, read_saved_at(book))
+    saved_at, bad_time = judge_saved_at(book, meta, reading.where)
+    if bad_time is not None:
+        first.append(bad_time)
+    sub = Submission(rel, meta.department, meta, saved_at)
     # Findings beyond the answer rows are capped as they are made: a flood is never held.
     return sub, first + list(cap(read_workbook(book, reading, sub, meta_ref)))
 

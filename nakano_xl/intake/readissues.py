@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..findings import Finding, Severity, finding
+from ..findings import Finding, Severity, finding, preview
 from ..layout import FIRST_ROW, InputColumns
 from ..model import ANSWER_FIELDS
 from ..xlsx.cells import a1
@@ -23,7 +23,6 @@ from ..xlsx.text import NO_STRING, NO_STYLE, REPLACED, ReadIssue
 from ..xlsx.worksheet import Sheet
 from .caps import unlisted
 
-PREVIEW = 40
 ItemOf = Callable[[int, int], tuple[str | None, bool]]  # (row, col) → (item id, an answer cell?)
 
 
@@ -70,7 +69,3 @@ def issue_finding(issue: ReadIssue, where: dict[str, Any], item_of: ItemOf | Non
                    outcome="値は標準の書式で読みました（日付が数値で見えることがあります）。",
                    severity=Severity.WARNING, **at)
 
-
-def preview(text: str) -> str:
-    flat = text.replace("\r\n", "\n").replace("\n", "↵")
-    return flat if len(flat) <= PREVIEW else flat[:PREVIEW] + "…"

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..findings import Finding, Severity, finding
+from ..findings import Finding, Severity, finding, preview
 from ..layout import (
     DEPARTMENT_ROW,
     FIRST_ROW,
@@ -41,7 +41,6 @@ from ..xlsx.package import SheetRef
 from ..xlsx.reader import XlsxFile, is_external_formula
 from ..xlsx.worksheet import Cell, Sheet
 from .caps import unlisted
-from .identify import judge_saved_at
 from .match import identifying_keys, match_rows, plan_text, same_text
 from .readissues import answer_cells, issue_findings
 from .submission import Submission
@@ -51,7 +50,6 @@ from .submission import Submission
 EXTRA_ROWS = 50
 # The cells distribute writes above the header: title, department line, deadline, note.
 TITLE_CELLS = {(TITLE_ROW, 1), (DEPARTMENT_ROW, 1), (DEPARTMENT_ROW, 5), (NOTE_ROW, 1)}
-PREVIEW = 40
 # Columns of the 記入要領 sheet kept whole (distribute writes A and B).
 INSTRUCTION_COLUMNS = 8
 
@@ -91,12 +89,6 @@ class Reading:
         return dict(zip(keys, headers))
 
 
-def preview(text: str, limit: int = PREVIEW) -> str:
-    """A typed text short enough for a message, line breaks shown."""
-    flat = text.replace("\r\n", "\n").replace("\n", "↵")
-    return flat if len(flat) <= limit else flat[:limit] + "…"
-
-
 def typed(cell: Cell | None) -> bool:
     return cell is not None and (cell.text != "" or cell.formula is not None)
 
@@ -107,9 +99,6 @@ def shown(cell: Cell) -> str:
 
 def read_workbook(book: XlsxFile, r: Reading, sub: Submission, meta_ref: SheetRef | None) -> Iterator[Finding]:
     """Every finding about the structure and values of one identified workbook; fills ``sub``."""
-    sub.saved_at, bad_time = judge_saved_at(book, r.meta, r.where)
-    if bad_time is not None:
-        yield bad_time
     for target in book.external_links:
         yield finding("file.external_link", value=preview(target, 300), **r.where)
     ref, was_renamed = find_answer_sheet(book, r, meta_ref)

@@ -34,7 +34,11 @@ from pathlib import Path
 
 from ..errors import WorkspaceError
 from ..findings import Finding, Severity, finding
+from ..xlsx.text import UNREPRESENTABLE
 
+# What `inbox.unreadable` says is lost, for a folder and for a file.
+FOLDER_NOT_READ = "中にある回答票は取り込んでいません（その課は未提出と表示されます）"
+FILE_NOT_READ = "このファイルの回答は取り込んでいません"
 # A folder with one of these names looks like a workbook to a person reading the list.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 
@@ -87,15 +91,15 @@ def walk_inbox(inbox: Path) -> Walk:
         except OSError as e:
             if not folder.rel:
                 raise WorkspaceError(f"受信フォルダ {inbox} の中を読み取れません（{_why(e)}）。") from e
-            found.append((folder.key, finding("inbox.unreadable", file=folder.rel, what="フォルダ", reason=_why(e),
-                                              effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")))
+            found.append((folder.key, finding("inbox.unreadable", file=folder.rel, what="フォルダ", reason=_why(e), effect=FOLDER_NOT_READ)))
             continue
         names = shown_names([e.name for e in entries])
         for entry in entries:
             name = names[entry.name]
             key = folder.key + name.raw
             at = _Folder(entry.path, folder.rel + name.shown, key, max(folder.decoded, name.how, key=HOW.index))
-            for item in _entry(entry, at, base, seen, todo):
+            item = _entry(entry, at, base, seen, todo)
+            if item is not None:
                 found.append((key, item))
     found.sort(key=lambda pair: pair[0])
     for _, item in found:
@@ -117,36 +121,33 @@ class _Folder:
 
 
 def _entry(entry: os.DirEntry[str], at: _Folder, base: str, seen: set[tuple[int, int]],
-           todo: list[_Folder]) -> list[InboxFile | Finding]:
-    """What one directory entry is: a file to read, a folder to list, or findings."""
+           todo: list[_Folder]) -> InboxFile | Finding | None:
+    """What one directory entry is: a file to read, a finding, or None (a folder, now listed in ``todo``)."""
     rel = at.rel
     try:
         st = os.lstat(entry.path)  # never opens: a FIFO stays unopened
         if _is_link(st):
-            return [_link(entry.path, rel, base)]
+            return _link(entry.path, rel, base)
         if stat.S_ISDIR(st.st_mode):
             here = _identity(st)
             if here is not None and here in seen:  # the same folder again: a bind mount, a junction
-                return [finding("inbox.loop", file=rel + "/")]
+                return finding("inbox.loop", file=rel + "/")
             if here is not None:
                 seen.add(here)
             todo.append(_Folder(at.path, rel + "/", at.key + b"/", at.decoded))
             if rel.lower().endswith(WORKBOOK_SUFFIXES):
-                return [finding("inbox.not_a_file", file=rel, what="フォルダ", then="中のファイルはそれぞれ読み取ります")]
-            return []
+                return finding("inbox.not_a_file", file=rel, what="フォルダ", then="中のファイルはそれぞれ読み取ります")
+            return None
         if not stat.S_ISREG(st.st_mode):
-            return [finding("inbox.not_a_file", file=rel, what=kind_words(st.st_mode), then="開かずに読み飛ばしました")]
+            return finding("inbox.not_a_file", file=rel, what=kind_words(st.st_mode), then="開かずに読み飛ばしました")
         if not os.access(entry.path, os.R_OK):
-            return [finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません",
-                            effect="このファイルの回答は取り込んでいません")]
+            return finding("inbox.unreadable", file=rel, what="ファイル", reason="読み取りの権限がありません", effect=FILE_NOT_READ)
     except OSError as e:  # gone since it was listed, or its attributes cannot be read (a folder without x)
         if _listed_as_folder(entry):
-            return [finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e),
-                            effect="中にある回答票は取り込んでいません（その課は未提出と表示されます）")]
-        return [finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e),
-                        effect="このファイルの回答は取り込んでいません")]
+            return finding("inbox.unreadable", file=rel + "/", what="フォルダ", reason=_why(e), effect=FOLDER_NOT_READ)
+        return finding("inbox.unreadable", file=rel, what="ファイル", reason=_why(e), effect=FILE_NOT_READ)
     notes = (name_note(rel, at.key, at.decoded),) if at.decoded else ()
-    return [InboxFile(Path(entry.path), rel, notes)]
+    return InboxFile(Path(entry.path), rel, notes)
 
 
 def _listed_as_folder(entry: os.DirEntry[str]) -> bool:
@@ -241,9 +242,9 @@ def _why(e: OSError) -> str:
 # -- names ------------------------------------------------------------------------------
 
 def _unprintable(ch: str) -> bool:
-    """A character no report can hold (XML 1.0, JSON text, a terminal line)."""
-    category = unicodedata.category(ch)
-    return category in ("Cc", "Cs") or ch in ("\ufffe", "\uffff")
+    """A character no report can hold (`xlsx.text.UNREPRESENTABLE`), or a tab or line break,
+    which would break a name's line in a terminal or a message."""
+    return ch in "\t\n\r" or UNREPRESENTABLE.match(ch) is not None
 
 
 def shown_text(name: str) -> str:

@@ -9,6 +9,7 @@ writes text, does not import xlsxwriter.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,15 @@ def _file_mode() -> int:
 
 
 FILE_MODE = _file_mode()
+# A temporary file is ``.<name>.<random>.tmp`` beside its target (`temporary_beside`). A run
+# killed while writing leaves it behind; only names of this form are ever removed as stale.
+STALE_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def temporary_beside(target: Path) -> tuple[int, Path]:
+    """A new, empty temporary file in ``target``'s folder, named after it: its open descriptor and path."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    return fd, Path(name)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -41,8 +51,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     over ``path`` when the block ends without an error (a large output need not be built in
     memory first: the answers CSV of a nation-wide survey is 200 MB)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
+    fd, tmp = temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

@@ -24,9 +24,9 @@ counted when its bytes begin XML, whatever its name.
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
+from .cells import column_index
 from .reader import XlsxFile
 from .zipguard import Limits, RefusedFile
 
@@ -68,12 +68,7 @@ def _end(text: str) -> tuple[int | None, int | None]:
     if not m or not text:
         raise ValueError(text)
     letters, digits = m.groups()
-    col = None
-    if letters:
-        col = 0
-        for ch in letters.upper():
-            col = col * 26 + ord(ch) - 64
-    return col, int(digits) if digits else None
+    return column_index(letters) if letters else None, int(digits) if digits else None
 
 
 class _Counter:
@@ -162,12 +157,9 @@ def check_footprint(path: Path, limits: Limits) -> None:
     """Raise `RefusedFile` (the intake's reason, or `TooBigForCopy`) unless openpyxl may open ``path``."""
     tally = _Tally(limits)
     with XlsxFile(path, limits) as book:
-        # The directory was checked by the guard just now (entry count, names, sizes).
-        with zipfile.ZipFile(path) as listing:
-            names = listing.namelist()
         parts = book.guarded_zip
         sheets = {ref.part: f"シート「{ref.name}」" for ref in book.sheets}
-        for name in names:
+        for name in parts.names():
             # A part is XML by its bytes, not its name: openpyxl follows the relationships to
             # whatever part they name. Pictures and printer settings are not parsed by anyone.
             if name.lower().startswith("xl/media/") or not _looks_like_xml(next(parts.stream(name), b"")):

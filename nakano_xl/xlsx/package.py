@@ -66,10 +66,11 @@ def read_package(parts: GuardedZip) -> Package:
             continue
         # No spreadsheet program writes two sheets over one part; read twice, one part would
         # cost its reading as many times as it is named.
-        first = owner.setdefault(target.lower(), el.get("name", ""))
-        if len(owner) < len(sheets) + 1:
+        first = owner.get(target.lower())
+        if first is not None:
             raise RefusedFile("file.bomb", f"シート「{el.get('name', '')}」と「{first}」が同じシート本体（{target}）を"
                                            "指しています")
+        owner[target.lower()] = el.get("name", "")
         sheets.append(SheetRef(el.get("name", ""), el.get("state", "visible"), target))
     return Package(
         sheets=sheets,

@@ -6,12 +6,15 @@ DOCTYPE scan, the UTF-8 check, the parsers parts reach), `package` (content type
 workbook, its sheets, relationships, external links), `styles` (locked styles, number
 formats), `sharedstrings`, `worksheet` (cells, merges, protection) and `notes` (comments,
 text boxes). Nothing trusts ``<dimension>``, ``count`` attributes or a sheet's ``max_row``.
+Every text it gives can be written (`text`); what it replaced or could not resolve is kept
+for intake to report.
 
 Neither openpyxl nor calamine reads returns: openpyxl needs ``max_row`` loops and hangs on
 bombs; calamine aborts the whole process on some hostile files. A zip + expat reader also
 gives what intake needs and the others hide: formulas *and* cached values, cell
 protection, merged ranges, comments. openpyxl is used elsewhere (feedback copies, tests) on
-files that passed here; `require_safe_xml` checks that it parses through defusedxml.
+files that passed here, and for feedback only after `footprint` has counted what it would
+build; `require_safe_xml` checks that it parses through defusedxml.
 """
 
 from __future__ import annotations

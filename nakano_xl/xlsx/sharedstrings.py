@@ -20,7 +20,6 @@ from .package import NS_MAIN
 from .text import decode_escapes
 from .zipguard import GuardedZip
 
-__all__ = ["RichText", "decode_escapes", "read_shared_strings"]
 # Element names as expat gives them (namespace, "}", local name).
 X_SI, X_T, X_R = f"{NS_MAIN}}}si", f"{NS_MAIN}}}t", f"{NS_MAIN}}}r"
 

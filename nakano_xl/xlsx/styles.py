@@ -5,7 +5,7 @@ whether it locks its cells (`worksheet.Sheet.is_locked`), and its number format,
 number or a date is read as the department saw it in the cell (`numfmt`). What else a style
 holds (fonts, fills, borders) is not read. The part is small and parsed as an ElementTree
 tree after the zip guard's scan (`zipguard`). An index past the styles the part holds
-resolves to nothing (`Styles.resolves`): such a cell is read as General and intake reports it.
+resolves to nothing (``Styles.count``): such a cell is read as General and intake reports it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,8 @@ class Styles:
     locked: frozenset[int]  # style indexes whose cells are locked
     formats: dict[int, str]  # style index → number format code, when not General nor text
     date_styles: frozenset[int]  # style indexes whose format shows a date or time
-    count: int = 1  # styles in <cellXfs>: a cell's style index below it resolves
-
-    def resolves(self, index: int) -> bool:
-        """Whether a cell's style index names a style (0, the default, always does)."""
-        return index == 0 or 0 < index < self.count
+    # Styles in <cellXfs>: a cell's style index resolves when it is below this, or 0 (the default).
+    count: int = 1
 
 
 # A workbook without a styles part: every cell has the default style, locked by default.

@@ -123,12 +123,10 @@ class CellValues:
         return strings
 
     def text(self, text: str) -> str:
-        if UNREPRESENTABLE.search(text) is None:
+        """``text`` made representable; what was replaced is left in ``pending``."""
+        if UNREPRESENTABLE.search(text) is None:  # nearly every text: one search, no more
             return text
-        points = unrepresentable(text)
-        if points is None:
-            return text
-        self.pending.append((REPLACED, points))
+        self.pending.append((REPLACED, unrepresentable(text) or ""))
         return representable(text)
 
     def cell(self, row: int, col: int, t: str, style: int, v: str | None, formula: str | None,
@@ -324,7 +322,7 @@ class _SheetHandler:
         if cell is None:
             return
         style = self.style
-        if style and not 0 < style < values.styles.count:  # `Styles.resolves`, inlined: every cell passes here
+        if style and not 0 < style < values.styles.count:  # no such style (`Styles.count`)
             values.pending.append((NO_STYLE, representable(self.s or "")))
         area = self.area
         if area is None or (row <= area[0] and col <= area[1]):

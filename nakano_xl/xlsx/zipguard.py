@@ -18,8 +18,10 @@ it again; every byte handed out counts against ``max_inflated_bytes`` all the sa
 inflated again, so a part read many times costs as much as many parts.
 
 Parts reach a parser only through `GuardedZip.parse_small` (ElementTree's C parser, for the
-small parts) and `GuardedZip.parse_stream` (expat callbacks, for sheets and shared strings,
-expat told not to read parameter entities besides).
+small parts, refused over `SMALL_PART_BYTES`) and `GuardedZip.parse_stream` (expat callbacks,
+for sheets, shared strings, comments and drawings, and feedback's count of every part;
+expat told not to read parameter entities besides). `Limits` are the workspace's
+``[limits]``, checked as they are read (`Limits.from_settings`).
 """
 
 from __future__ import annotations
@@ -84,9 +86,10 @@ class Limits:
         unknown = sorted(str(k) for k in table if k not in known)
         if unknown:
             raise ValueError(f"limits.{unknown[0]} という上限はありません（{' / '.join(known)}）")
+        defaults = cls()
         values: dict[str, int | float] = {}
         for name, value in table.items():
-            whole = isinstance(getattr(cls(), name), int)
+            whole = isinstance(getattr(defaults, name), int)
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if not number or (whole and not isinstance(value, int)):
                 kind = "正の整数" if whole else "正の数"
@@ -260,6 +263,10 @@ class GuardedZip:
             if "[content_types].xml" in lowered and any(n.startswith(("word/", "ppt/")) for n in lowered):
                 raise RefusedFile("file.not_xlsx", "Word や PowerPoint のファイルです")
             raise RefusedFile("file.not_xlsx", "zipファイルですが、Excelブック（.xlsx）の構造ではありません")
+
+    def names(self) -> list[str]:
+        """Every entry's name, in the zip's order (the directory checked when the zip was opened)."""
+        return self._zip.namelist()
 
     def has(self, name: str) -> bool:
         """Whether the zip holds ``name`` (part names are compared without case, as the package format has it)."""

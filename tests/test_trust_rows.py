@@ -33,6 +33,7 @@ from .intake_kit import (
     GOOD,
     assert_landed,
     codes,
+    edit_part,
     expected,
     file_of,
     others_than,
@@ -511,3 +512,19 @@ def test_no_answer_lands_on_another_item_unless_a_finding_or_identical_texts_hid
         landed, source = plan[item_id], plan[truth]
         typed_over = any((row - 5, key) in edited for key in range(3))
         assert texts_of(landed) == texts_of(source) or typed_over, (row, item_id, truth)
+
+
+def test_a_replaced_character_in_a_moved_row_is_named_with_the_item_the_row_was_read_as(tmp_path):
+    """Row 5 holds T2's texts under T5's id: the U+FFFD finding about its 取組状況 names T2."""
+    ws, _, files = returned(tmp_path)
+
+    def spoil(sheet) -> None:
+        sheet["I5"], sheet["I7"] = "T5", "T2"
+        sheet["E5"] = "移行計画を作成した。_x0001_"  # openpyxl writes _x005F_ for "_": a program would not
+
+    with_openpyxl(files[VICTIM], unprotected(spoil))
+    edit_part(files[VICTIM], "xl/sharedStrings.xml", lambda t: t.replace("_x005F_x0001_", "_x0001_"))
+    result = run(ws)
+    [hit] = of_file(result, "cell.unrepresentable")
+    assert (hit.cell, hit.item_id) == ("E5", "T2")
+    assert report_answers(ws)["T2"]["results_to_date"] == "移行計画を作成した。\ufffd"

@@ -15,28 +15,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..findings import Finding, Severity, finding, preview
-from ..layout import FIRST_ROW, InputColumns
+from ..layout import InputColumns
 from ..model import ANSWER_FIELDS
 from ..xlsx.cells import a1
 from ..xlsx.reader import XlsxFile
 from ..xlsx.text import NO_STRING, NO_STYLE, REPLACED, ReadIssue
-from ..xlsx.worksheet import Sheet
 from .caps import unlisted
 
 ItemOf = Callable[[int, int], tuple[str | None, bool]]  # (row, col) → (item id, an answer cell?)
 
 
-def answer_cells(sheet: Sheet, cols: InputColumns, assigned: tuple[str, ...]) -> ItemOf:
-    """Which item a cell of the answer sheet belongs to (by its row's item id), and whether it
-    is one of the row's answer cells."""
-    allowed = set(assigned)
+def answer_cells(cols: InputColumns, used: dict[int, str]) -> ItemOf:
+    """Which item a cell of the answer sheet belongs to — the item its row was read as (by its
+    id and identifying texts, `match`), not merely the id typed in it — and whether it is one of
+    the row's answer cells."""
     answers = {cols.col(key) for key in ANSWER_FIELDS}
 
     def item_of(row: int, col: int) -> tuple[str | None, bool]:
-        if row < FIRST_ROW:
-            return None, False
-        item_id = sheet.text(row, cols.item_id).strip()
-        return (item_id, col in answers) if item_id in allowed else (None, False)
+        item_id = used.get(row)
+        return (item_id, col in answers) if item_id is not None else (None, False)
 
     return item_of
 

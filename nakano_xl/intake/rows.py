@@ -164,8 +164,9 @@ def read_answer_sheet(book: XlsxFile, ref: SheetRef, r: Reading, sub: Submission
         if row < HEADER_ROW and (row, col) not in TITLE_CELLS and typed(cell):
             yield finding("cell.outside", cell=a1(row, col), value=preview(shown(cell)), **where)
     yield from merged_cells(sheet, cols, where)
-    yield from read_rows(sheet, cols, r, sub, where)
-    yield from issue_findings(book, r.where, sheet=ref.name, item_of=answer_cells(sheet, cols, r.assigned))
+    used: dict[int, str] = {}  # row → the item it answers, as the rows were matched
+    yield from read_rows(sheet, cols, r, sub, where, used)
+    yield from issue_findings(book, r.where, sheet=ref.name, item_of=answer_cells(cols, used))
     yield from outside_cells(sheet, where)
 
 
@@ -199,9 +200,9 @@ def merged_cells(sheet: Sheet, cols: InputColumns, where: dict[str, Any]) -> Ite
 
 
 def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
-              where: dict[str, Any]) -> Iterator[Finding]:
+              where: dict[str, Any], used: dict[int, str] | None = None) -> Iterator[Finding]:
     """Read the answer rows by item id and identifying texts; every typed value lands in an answer
-    or a finding."""
+    or a finding. ``used`` receives the item each answer row was read as."""
     allowed = set(r.assigned)
     labels = r.labels()
     ours: list[int] = []
@@ -218,6 +219,8 @@ def read_rows(sheet: Sheet, cols: InputColumns, r: Reading, sub: Submission,
         else:
             yield from stray_row(sheet, row, cols, where)
     matching = match_rows(sheet, ours, cols, r, where)
+    if used is not None:
+        used.update(matching.used)
     yield from matching.findings
     for row, item_id in matching.used.items():
         yield from compare_fixed(sheet, row, item_id, fixed, r, labels, where)
